@@ -1,0 +1,268 @@
+//! The legal table: every legal number and closed list the engine relies on, each with its norm.
+//!
+//! A lawyer reviewing pdvault reads this one file. Other modules refer to these items instead of
+//! repeating numbers or lists.
+
+use serde::{Deserialize, Serialize};
+
+/// The federal law the engine implements.
+pub const LAW: &str = "Федеральный закон от 27.07.2006 № 152-ФЗ «О персональных данных»";
+
+/// Grounds for processing listed in ст. 6 ч. 1 152-ФЗ (and ст. 10, 11 for written consent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BasisKind {
+    /// Consent of the subject, ст. 6 ч. 1 п. 1.
+    Consent,
+    /// Consent in writing (ст. 9 ч. 4), required for special categories (ст. 10 ч. 2 п. 1) and
+    /// biometrics (ст. 11 ч. 1).
+    WrittenConsent,
+    /// An international treaty or a law imposes the processing, ст. 6 ч. 1 п. 2.
+    Law,
+    /// Justice: a court act or enforcement proceedings, ст. 6 ч. 1 п. 3.
+    Court,
+    /// A contract with the subject (or its conclusion at the subject's initiative), ст. 6 ч. 1 п. 5.
+    Contract,
+    /// Protection of the subject's life, health or other vital interests, ст. 6 ч. 1 п. 6.
+    VitalInterests,
+    /// Rights and legitimate interests of the operator or third parties, ст. 6 ч. 1 п. 7.
+    LegitimateInterest,
+    /// Statistical or research purposes with mandatory depersonalisation, ст. 6 ч. 1 п. 9.
+    Statistics,
+}
+
+impl BasisKind {
+    /// All kinds, in the order of the law.
+    pub const ALL: [BasisKind; 8] = [
+        BasisKind::Consent,
+        BasisKind::WrittenConsent,
+        BasisKind::Law,
+        BasisKind::Court,
+        BasisKind::Contract,
+        BasisKind::VitalInterests,
+        BasisKind::LegitimateInterest,
+        BasisKind::Statistics,
+    ];
+
+    /// The norm the basis comes from.
+    pub fn norm(self) -> &'static str {
+        match self {
+            BasisKind::Consent => "ст. 6 ч. 1 п. 1 152-ФЗ",
+            BasisKind::WrittenConsent => "ст. 9 ч. 4, ст. 10 ч. 2 п. 1, ст. 11 ч. 1 152-ФЗ",
+            BasisKind::Law => "ст. 6 ч. 1 п. 2 152-ФЗ",
+            BasisKind::Court => "ст. 6 ч. 1 п. 3 152-ФЗ",
+            BasisKind::Contract => "ст. 6 ч. 1 п. 5 152-ФЗ",
+            BasisKind::VitalInterests => "ст. 6 ч. 1 п. 6 152-ФЗ",
+            BasisKind::LegitimateInterest => "ст. 6 ч. 1 п. 7 152-ФЗ",
+            BasisKind::Statistics => "ст. 6 ч. 1 п. 9 152-ФЗ",
+        }
+    }
+
+    /// Whether the basis rests on a consent the subject can withdraw.
+    pub fn is_consent(self) -> bool {
+        matches!(self, BasisKind::Consent | BasisKind::WrittenConsent)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BasisKind::Consent => "consent",
+            BasisKind::WrittenConsent => "written_consent",
+            BasisKind::Law => "law",
+            BasisKind::Court => "court",
+            BasisKind::Contract => "contract",
+            BasisKind::VitalInterests => "vital_interests",
+            BasisKind::LegitimateInterest => "legitimate_interest",
+            BasisKind::Statistics => "statistics",
+        }
+    }
+}
+
+/// Special categories of personal data, ст. 10 ч. 1 152-ФЗ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialKind {
+    Race,
+    Nationality,
+    PoliticalViews,
+    ReligiousBeliefs,
+    PhilosophicalBeliefs,
+    Health,
+    IntimateLife,
+    /// Membership of a trade union is not in ст. 10 ч. 1 itself but courts and Roskomnadzor
+    /// treat it with the same care; the seeds list it alongside (clause 4.2).
+    UnionMembership,
+    Criminal,
+}
+
+/// Norm forbidding special categories without a written consent.
+pub const SPECIAL_CATEGORY_NORM: &str = "ст. 10 152-ФЗ";
+/// Norm for biometric personal data.
+pub const BIOMETRIC_NORM: &str = "ст. 11 152-ФЗ";
+/// Since 01.07.2025 recording and storing PD of Russian citizens must use databases in Russia.
+pub const LOCALISATION_NORM: &str = "ст. 18 ч. 5 152-ФЗ";
+/// Marketing by direct contact needs the subject's prior consent and stops at once on demand.
+pub const MARKETING_NORM: &str = "ст. 15 ч. 1–2 152-ФЗ";
+/// Consent must be a separate document since 01.09.2025 (156-ФЗ).
+pub const SEPARATE_CONSENT_NORM: &str = "ст. 9 ч. 1 152-ФЗ в ред. 156-ФЗ";
+/// Consent elements and the operator's burden of proof.
+pub const CONSENT_PROOF_NORM: &str = "ст. 9 ч. 3 152-ФЗ";
+/// Blocked data may be stored but not used or transferred.
+pub const BLOCKING_NORM: &str = "ст. 3 п. 6, ст. 21 ч. 1 152-ФЗ";
+/// Incompatible purposes may not be combined, and their databases may not be merged.
+pub const INCOMPATIBLE_PURPOSES_NORM: &str = "ст. 5 ч. 2–3 152-ФЗ";
+/// Only data compatible with the declared purposes may be processed (minimisation).
+pub const MINIMISATION_NORM: &str = "ст. 5 ч. 4–5 152-ФЗ";
+
+/// Words that, used as a category or field name, reveal a special category or biometrics.
+///
+/// The policy model refuses an ordinary category whose id or title contains one of these, and
+/// the API refuses a field of that name with a specific error, so that such data is never stored
+/// by mistake (seed clause 4.2; ст. 10, 11).
+pub const SENSITIVE_MARKERS: &[(&str, Sensitivity)] = &[
+    ("race", Sensitivity::Special(SpecialKind::Race)),
+    ("racial", Sensitivity::Special(SpecialKind::Race)),
+    ("ethnic", Sensitivity::Special(SpecialKind::Nationality)),
+    (
+        "nationality",
+        Sensitivity::Special(SpecialKind::Nationality),
+    ),
+    (
+        "national_origin",
+        Sensitivity::Special(SpecialKind::Nationality),
+    ),
+    (
+        "political",
+        Sensitivity::Special(SpecialKind::PoliticalViews),
+    ),
+    (
+        "religion",
+        Sensitivity::Special(SpecialKind::ReligiousBeliefs),
+    ),
+    (
+        "religious",
+        Sensitivity::Special(SpecialKind::ReligiousBeliefs),
+    ),
+    (
+        "philosophical",
+        Sensitivity::Special(SpecialKind::PhilosophicalBeliefs),
+    ),
+    ("health", Sensitivity::Special(SpecialKind::Health)),
+    ("diagnosis", Sensitivity::Special(SpecialKind::Health)),
+    ("medical", Sensitivity::Special(SpecialKind::Health)),
+    ("disability", Sensitivity::Special(SpecialKind::Health)),
+    ("intimate", Sensitivity::Special(SpecialKind::IntimateLife)),
+    ("sexual", Sensitivity::Special(SpecialKind::IntimateLife)),
+    (
+        "union_member",
+        Sensitivity::Special(SpecialKind::UnionMembership),
+    ),
+    ("criminal", Sensitivity::Special(SpecialKind::Criminal)),
+    ("conviction", Sensitivity::Special(SpecialKind::Criminal)),
+    ("biometric", Sensitivity::Biometric),
+    ("fingerprint", Sensitivity::Biometric),
+    ("face_image", Sensitivity::Biometric),
+    ("face_template", Sensitivity::Biometric),
+    ("voiceprint", Sensitivity::Biometric),
+    ("iris", Sensitivity::Biometric),
+    ("dna", Sensitivity::Biometric),
+    ("раса", Sensitivity::Special(SpecialKind::Race)),
+    ("национальн", Sensitivity::Special(SpecialKind::Nationality)),
+    (
+        "политическ",
+        Sensitivity::Special(SpecialKind::PoliticalViews),
+    ),
+    (
+        "религиоз",
+        Sensitivity::Special(SpecialKind::ReligiousBeliefs),
+    ),
+    (
+        "философск",
+        Sensitivity::Special(SpecialKind::PhilosophicalBeliefs),
+    ),
+    ("здоровь", Sensitivity::Special(SpecialKind::Health)),
+    ("интимн", Sensitivity::Special(SpecialKind::IntimateLife)),
+    ("судимост", Sensitivity::Special(SpecialKind::Criminal)),
+    ("биометр", Sensitivity::Biometric),
+    ("отпечат", Sensitivity::Biometric),
+];
+
+/// How sensitive a category is in the eyes of the law.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    #[default]
+    Ordinary,
+    /// Special category, ст. 10.
+    Special(SpecialKind),
+    /// Biometric data, ст. 11.
+    Biometric,
+}
+
+impl Sensitivity {
+    pub fn norm(self) -> Option<&'static str> {
+        match self {
+            Sensitivity::Ordinary => None,
+            Sensitivity::Special(_) => Some(SPECIAL_CATEGORY_NORM),
+            Sensitivity::Biometric => Some(BIOMETRIC_NORM),
+        }
+    }
+}
+
+/// Finds a marker of a special category or biometrics in a name, if there is one.
+///
+/// Matching is on lower-cased whole words or word prefixes joined by `_`, `-` or spaces, so
+/// `health_status` and `состояние здоровья` match while `wealth` does not.
+pub fn sensitive_marker(name: &str) -> Option<(&'static str, Sensitivity)> {
+    let lower = name.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (marker, sensitivity) in SENSITIVE_MARKERS {
+        let marker_words: Vec<&str> = marker.split('_').collect();
+        let hit = words.windows(marker_words.len()).any(|window| {
+            window
+                .iter()
+                .zip(&marker_words)
+                .enumerate()
+                .all(|(i, (w, m))| {
+                    if i + 1 == marker_words.len() {
+                        w.starts_with(m)
+                    } else {
+                        w == m
+                    }
+                })
+        });
+        if hit {
+            return Some((marker, *sensitivity));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_match_words_not_substrings() {
+        assert!(sensitive_marker("health_status").is_some());
+        assert!(sensitive_marker("Состояние здоровья").is_some());
+        assert!(sensitive_marker("fingerprint_hash").is_some());
+        assert!(sensitive_marker("wealth").is_none());
+        assert!(sensitive_marker("delivery_address").is_none());
+        assert!(sensitive_marker("personal_data").is_none());
+        assert_eq!(
+            sensitive_marker("union_membership").map(|m| m.1),
+            Some(Sensitivity::Special(SpecialKind::UnionMembership))
+        );
+        assert!(sensitive_marker("union").is_none());
+    }
+
+    #[test]
+    fn every_basis_has_a_norm() {
+        for kind in BasisKind::ALL {
+            assert!(kind.norm().contains("152-ФЗ"), "{kind:?}");
+        }
+    }
+}

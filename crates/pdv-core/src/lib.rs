@@ -1,0 +1,22 @@
+//! Domain and legal rules of pdvault.
+//!
+//! This crate owns everything that can be decided without touching the outside world: the
+//! operator's policy model (parsed from TOML), the legal tables with their norms, personal-data
+//! field types, consents, the purpose check and the audit chain. It performs no IO, reads no
+//! clock and spawns nothing: callers pass time in, so every function here is deterministic and
+//! cannot fail for environmental reasons.
+
+// pub mod access;
+// pub mod audit;
+// pub mod consent;
+pub mod field;
+pub mod identifier;
+pub mod ids;
+pub mod law;
+pub mod operation;
+pub mod policy;
+pub mod requisites;
+
+pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
+pub use operation::Operation;
+pub use policy::Policy;

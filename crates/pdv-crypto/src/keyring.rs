@@ -1,0 +1,114 @@
+//! The middle of the key hierarchy: subkeys derived from the master key, wrapping of per-subject
+//! data keys, and blind indexes for equality lookups on encrypted identifiers.
+
+use std::fmt;
+
+use aes_gcm::aead::OsRng;
+use aes_gcm::aead::rand_core::RngCore;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::CryptoError;
+use crate::envelope::{self, DataKey};
+
+const HKDF_SALT: &[u8] = b"pdvault";
+const KEK_INFO: &[u8] = b"pdv/kek/v1";
+const BLIND_INFO: &[u8] = b"pdv/blind/v1";
+const DEK_AAD_DOMAIN: &[u8] = b"pdv/dek/v1";
+
+/// Subkeys derived from the master key with HKDF-SHA256. Separate subkeys keep the wrapping key
+/// and the blind-index key independent, so neither use can leak anything about the other.
+#[derive(Clone)]
+pub struct Keyring {
+    kek: Zeroizing<[u8; 32]>,
+    blind: Zeroizing<[u8; 32]>,
+}
+
+impl Keyring {
+    pub(crate) fn derive(master: &[u8; 32]) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), master);
+        let expand = |info: &[u8]| {
+            let mut okm = Zeroizing::new([0u8; 32]);
+            hkdf.expand(info, &mut *okm)
+                .expect("HKDF-SHA256 can always produce 32 bytes");
+            okm
+        };
+        Self {
+            kek: expand(KEK_INFO),
+            blind: expand(BLIND_INFO),
+        }
+    }
+
+    /// Generates a fresh random data key for a new subject.
+    pub fn new_data_key(&self) -> DataKey {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(&mut *bytes);
+        DataKey::from_bytes(bytes)
+    }
+
+    /// Wraps a subject's data key with AES-256-GCM under the key-encryption key. The subject id is
+    /// part of the associated data, so a wrapped key moved to another subject will not unwrap.
+    /// Output layout: `[version 1][nonce 12][ciphertext + tag 16]`.
+    pub fn wrap_data_key(&self, key: &DataKey, subject_id: &[u8; 16]) -> Vec<u8> {
+        envelope::seal(&self.kek, &dek_aad(subject_id), key.as_bytes())
+    }
+
+    /// Unwraps a data key produced by [`Keyring::wrap_data_key`] for the same subject.
+    pub fn unwrap_data_key(
+        &self,
+        wrapped: &[u8],
+        subject_id: &[u8; 16],
+    ) -> Result<DataKey, CryptoError> {
+        let plain = envelope::open(&self.kek, &dek_aad(subject_id), wrapped)?;
+        // Authentication already passed, so a wrong length can only mean a forged format.
+        if plain.len() != 32 {
+            return Err(CryptoError::Tampered);
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&plain);
+        Ok(DataKey::from_bytes(bytes))
+    }
+
+    /// Blind index for equality lookups on encrypted identifiers:
+    /// `HMAC-SHA256(blind key, kind || 0x00 || normalised_value)`. `kind` separates domains
+    /// (`"email"`, `"phone"`, ...) so equal values of different kinds do not match; the caller must
+    /// normalise the value first, because the index only matches byte-identical input.
+    pub fn blind_index(&self, kind: &str, normalised_value: &str) -> [u8; 32] {
+        // A NUL inside `kind` would let two (kind, value) pairs share an encoding.
+        debug_assert!(
+            !kind.contains('\0'),
+            "blind index kind must not contain NUL"
+        );
+        hmac_sha256(
+            &*self.blind,
+            &[kind.as_bytes(), &[0], normalised_value.as_bytes()],
+        )
+    }
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyring(<redacted>)")
+    }
+}
+
+fn dek_aad(subject_id: &[u8; 16]) -> Vec<u8> {
+    [DEK_AAD_DOMAIN, subject_id.as_slice()].concat()
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    mac(key, parts).finalize().into_bytes().into()
+}
+
+/// A keyed HMAC-SHA256 instance that has absorbed `parts`; used directly when verifying.
+pub(crate) fn mac(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
