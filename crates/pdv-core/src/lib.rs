@@ -6,9 +6,9 @@
 //! clock and spawns nothing: callers pass time in, so every function here is deterministic and
 //! cannot fail for environmental reasons.
 
-// pub mod access;
-// pub mod audit;
-// pub mod consent;
+pub mod access;
+pub mod audit;
+pub mod consent;
 pub mod field;
 pub mod identifier;
 pub mod ids;

@@ -16,6 +16,9 @@ use crate::envelope::{self, DataKey};
 const HKDF_SALT: &[u8] = b"pdvault";
 const KEK_INFO: &[u8] = b"pdv/kek/v1";
 const BLIND_INFO: &[u8] = b"pdv/blind/v1";
+/// HKDF info of the audit-seal key, which authenticates the head of the audit chain so that
+/// cutting events off the end of the log is detected.
+const SEAL_INFO: &[u8] = b"pdv/audit-seal/v1";
 const DEK_AAD_DOMAIN: &[u8] = b"pdv/dek/v1";
 
 /// Subkeys derived from the master key with HKDF-SHA256. Separate subkeys keep the wrapping key
@@ -24,6 +27,7 @@ const DEK_AAD_DOMAIN: &[u8] = b"pdv/dek/v1";
 pub struct Keyring {
     kek: Zeroizing<[u8; 32]>,
     blind: Zeroizing<[u8; 32]>,
+    seal: Zeroizing<[u8; 32]>,
 }
 
 impl Keyring {
@@ -38,6 +42,7 @@ impl Keyring {
         Self {
             kek: expand(KEK_INFO),
             blind: expand(BLIND_INFO),
+            seal: expand(SEAL_INFO),
         }
     }
 
@@ -85,6 +90,20 @@ impl Keyring {
             &*self.blind,
             &[kind.as_bytes(), &[0], normalised_value.as_bytes()],
         )
+    }
+
+    /// Seals the head of the audit chain: `HMAC-SHA256(seal key, seq as 8 big-endian bytes || hash)`.
+    /// Whoever can change the database but does not hold the master key cannot move the seal, so
+    /// deleting the newest events is detected by `pdv audit verify`.
+    pub fn seal_audit_head(&self, seq: u64, hash: &[u8; 32]) -> [u8; 32] {
+        hmac_sha256(&*self.seal, &[&seq.to_be_bytes(), hash])
+    }
+
+    /// Checks a seal in constant time.
+    pub fn verify_audit_seal(&self, seq: u64, hash: &[u8; 32], seal: &[u8]) -> bool {
+        mac(&*self.seal, &[&seq.to_be_bytes(), hash])
+            .verify_slice(seal)
+            .is_ok()
     }
 }
 
