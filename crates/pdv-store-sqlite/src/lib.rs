@@ -1,1 +1,722 @@
-//! pdv-store-sqlite
+//! The embedded SQLite backend: pdvault's default store, one file next to the binary.
+//!
+//! It implements the storage ports of `pdv-store` with sqlx. Write transactions begin with
+//! `BEGIN IMMEDIATE` so that two writers never deadlock on a lock upgrade; the database runs in
+//! WAL mode with `synchronous = NORMAL`, which keeps commits durable against process crashes
+//! without an fsync per commit. Migrations are embedded in the binary.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pdv_core::audit::{self, AuditRecord, ChainedEvent, Hash, Outcome};
+use pdv_core::consent::ConsentKind;
+use pdv_core::identifier::IdentifierKind;
+use pdv_core::{BlockId, ConsentId, ContractId, Operation, RecordId, SubjectId};
+use pdv_store::*;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The schema versions this binary carries, for comparison with other backends.
+pub fn migration_versions() -> Vec<i64> {
+    MIGRATOR.iter().map(|m| m.version).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`)
+    /// and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid SQLite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // An in-memory database exists per connection, so it must be served by exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Backend(format!("cannot open SQLite database {url:?}: {e}"))
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// A raw connection pool, for tests that must tamper with stored rows.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_string());
+        }
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+        if let Some(code) = db.code()
+            && let Ok(n) = code.parse::<i32>()
+            && matches!(n & 0xff, 5 | 6)
+        {
+            return StoreError::Retryable(db.message().to_string());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn uuid_bytes(row: &SqliteRow, column: &str) -> StoreResult<[u8; 16]> {
+    let bytes: Vec<u8> = row.try_get(column).map_err(map_err)?;
+    bytes
+        .try_into()
+        .map_err(|_| corrupt(&format!("{column} is not 16 bytes")))
+}
+
+fn hash_bytes(row: &SqliteRow, column: &str) -> StoreResult<Hash> {
+    let bytes: Vec<u8> = row.try_get(column).map_err(map_err)?;
+    bytes
+        .try_into()
+        .map_err(|_| corrupt(&format!("{column} is not 32 bytes")))
+}
+
+fn json_list(text: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|_| corrupt("a list column is not a JSON array of strings"))
+}
+
+fn event_from_row(row: &SqliteRow) -> StoreResult<ChainedEvent> {
+    let operation: String = row.try_get("operation").map_err(map_err)?;
+    let outcome: String = row.try_get("outcome").map_err(map_err)?;
+    let subject: Option<Vec<u8>> = row.try_get("subject_id").map_err(map_err)?;
+    let subject = match subject {
+        Some(b) => Some(SubjectId::from_bytes(
+            b.try_into()
+                .map_err(|_| corrupt("audit subject_id is not 16 bytes"))?,
+        )),
+        None => None,
+    };
+    let seq: i64 = row.try_get("seq").map_err(map_err)?;
+    Ok(ChainedEvent {
+        seq: seq as u64,
+        record: AuditRecord {
+            at_ms: row.try_get("at").map_err(map_err)?,
+            actor: row.try_get("actor").map_err(map_err)?,
+            action: row.try_get("action").map_err(map_err)?,
+            operation: Operation::parse(&operation)
+                .ok_or_else(|| corrupt("unknown audit operation"))?,
+            purpose: row.try_get("purpose").map_err(map_err)?,
+            subject,
+            outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("unknown audit outcome"))?,
+            details: row.try_get("details").map_err(map_err)?,
+        },
+        prev_hash: hash_bytes(row, "prev_hash")?,
+        hash: hash_bytes(row, "hash")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn Transaction>> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
+        Ok(Box::new(SqliteTx { tx, head: None }))
+    }
+
+    async fn audit_events(&self, from_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+        let rows = sqlx::query("SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?")
+            .bind(from_seq as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+}
+
+struct SqliteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    /// The chain head as of the last append in this transaction, to avoid re-reading it.
+    head: Option<(u64, Hash)>,
+}
+
+#[async_trait]
+impl Transaction for SqliteTx {
+    async fn meta(&mut self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_subject(&mut self, s: &SubjectRow, k: &WrappedKeyRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO subjects (subject_id, kind, created_at) VALUES (?, ?, ?)")
+            .bind(&s.id.as_bytes()[..])
+            .bind(&s.kind)
+            .bind(s.created_at_ms)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("INSERT INTO subject_keys (subject_id, wrapped_key, master_key_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&k.subject.as_bytes()[..])
+            .bind(&k.wrapped)
+            .bind(&k.master_key_id)
+            .bind(k.created_at_ms)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn subject(&mut self, id: SubjectId) -> StoreResult<Option<SubjectRow>> {
+        let row = sqlx::query("SELECT kind, created_at FROM subjects WHERE subject_id = ?")
+            .bind(&id.as_bytes()[..])
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(SubjectRow {
+                id,
+                kind: r.try_get("kind").map_err(map_err)?,
+                created_at_ms: r.try_get("created_at").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn wrapped_key(&mut self, id: SubjectId) -> StoreResult<Option<WrappedKeyRow>> {
+        let row = sqlx::query(
+            "SELECT wrapped_key, master_key_id, created_at FROM subject_keys WHERE subject_id = ?",
+        )
+        .bind(&id.as_bytes()[..])
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            Ok(WrappedKeyRow {
+                subject: id,
+                wrapped: r.try_get("wrapped_key").map_err(map_err)?,
+                master_key_id: r.try_get("master_key_id").map_err(map_err)?,
+                created_at_ms: r.try_get("created_at").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_identifier(&mut self, row: &IdentifierRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO subject_identifiers (subject_id, kind, blind, value_ct) VALUES (?, ?, ?, ?)")
+            .bind(&row.subject.as_bytes()[..])
+            .bind(row.kind.as_str())
+            .bind(&row.blind[..])
+            .bind(&row.value_ct)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn identifiers(&mut self, subject: SubjectId) -> StoreResult<Vec<IdentifierRow>> {
+        let rows = sqlx::query("SELECT kind, blind, value_ct FROM subject_identifiers WHERE subject_id = ? ORDER BY kind")
+            .bind(&subject.as_bytes()[..])
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind").map_err(map_err)?;
+                Ok(IdentifierRow {
+                    subject,
+                    kind: IdentifierKind::parse(&kind)
+                        .ok_or_else(|| corrupt("unknown identifier kind"))?,
+                    blind: hash_bytes(r, "blind")?,
+                    value_ct: r.try_get("value_ct").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn find_by_identifier(
+        &mut self,
+        kind: IdentifierKind,
+        blind: &[u8; 32],
+    ) -> StoreResult<Vec<SubjectId>> {
+        let rows = sqlx::query("SELECT subject_id FROM subject_identifiers WHERE kind = ? AND blind = ? ORDER BY subject_id")
+            .bind(kind.as_str())
+            .bind(&blind[..])
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok(SubjectId::from_bytes(uuid_bytes(r, "subject_id")?)))
+            .collect()
+    }
+
+    async fn insert_record(&mut self, record: &RecordRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO pd_records (subject_id, record_id, category, source, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&record.subject.as_bytes()[..])
+            .bind(&record.id.as_bytes()[..])
+            .bind(&record.category)
+            .bind(&record.source)
+            .bind(record.created_at_ms)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for f in &record.fields {
+            sqlx::query("INSERT INTO pd_fields (subject_id, record_id, field, value_ct) VALUES (?, ?, ?, ?)")
+                .bind(&record.subject.as_bytes()[..])
+                .bind(&record.id.as_bytes()[..])
+                .bind(&f.field)
+                .bind(&f.value_ct)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn records(
+        &mut self,
+        subject: SubjectId,
+        categories: Option<&[String]>,
+    ) -> StoreResult<Vec<RecordRow>> {
+        let rows = sqlx::query(
+            "SELECT r.record_id, r.category, r.source, r.created_at, f.field, f.value_ct
+             FROM pd_records r LEFT JOIN pd_fields f ON f.subject_id = r.subject_id AND f.record_id = r.record_id
+             WHERE r.subject_id = ? ORDER BY r.created_at, r.record_id, f.field",
+        )
+        .bind(&subject.as_bytes()[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        let mut out: Vec<RecordRow> = Vec::new();
+        for r in &rows {
+            let id = RecordId::from_bytes(uuid_bytes(r, "record_id")?);
+            let category: String = r.try_get("category").map_err(map_err)?;
+            if categories.is_some_and(|wanted| !wanted.contains(&category)) {
+                continue;
+            }
+            if out.last().is_none_or(|last| last.id != id) {
+                out.push(RecordRow {
+                    subject,
+                    id,
+                    category,
+                    source: r.try_get("source").map_err(map_err)?,
+                    created_at_ms: r.try_get("created_at").map_err(map_err)?,
+                    fields: Vec::new(),
+                });
+            }
+            let field: Option<String> = r.try_get("field").map_err(map_err)?;
+            if let (Some(field), Some(last)) = (field, out.last_mut()) {
+                last.fields.push(FieldRow {
+                    field,
+                    value_ct: r.try_get("value_ct").map_err(map_err)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query("SELECT category, count(*) AS n FROM pd_records WHERE subject_id = ? GROUP BY category ORDER BY category")
+            .bind(&subject.as_bytes()[..])
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n").map_err(map_err)?;
+                Ok((r.try_get("category").map_err(map_err)?, n as u64))
+            })
+            .collect()
+    }
+
+    async fn insert_consent(&mut self, c: &ConsentRow) -> StoreResult<()> {
+        let purposes =
+            serde_json::to_string(&c.purposes).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let recipients =
+            serde_json::to_string(&c.recipients).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO consents (subject_id, consent_id, kind, purposes, recipients, channel, evidence_ct,
+                representative_ct, document_id, document_version, document_sha256, policy_version, given_at,
+                valid_until, withdrawn_at, withdrawal_channel)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.subject.as_bytes()[..])
+        .bind(&c.id.as_bytes()[..])
+        .bind(c.kind.as_str())
+        .bind(purposes)
+        .bind(recipients)
+        .bind(&c.channel)
+        .bind(&c.evidence_ct)
+        .bind(&c.representative_ct)
+        .bind(&c.document_id)
+        .bind(&c.document_version)
+        .bind(&c.document_sha256)
+        .bind(&c.policy_version)
+        .bind(c.given_at_ms)
+        .bind(&c.valid_until)
+        .bind(c.withdrawal.as_ref().map(|w| w.at_ms))
+        .bind(c.withdrawal.as_ref().map(|w| w.channel.clone()))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn consents(&mut self, subject: SubjectId) -> StoreResult<Vec<ConsentRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM consents WHERE subject_id = ? ORDER BY given_at, consent_id",
+        )
+        .bind(&subject.as_bytes()[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind").map_err(map_err)?;
+                let purposes: String = r.try_get("purposes").map_err(map_err)?;
+                let recipients: String = r.try_get("recipients").map_err(map_err)?;
+                let withdrawn_at: Option<i64> = r.try_get("withdrawn_at").map_err(map_err)?;
+                let withdrawal_channel: Option<String> =
+                    r.try_get("withdrawal_channel").map_err(map_err)?;
+                Ok(ConsentRow {
+                    subject,
+                    id: ConsentId::from_bytes(uuid_bytes(r, "consent_id")?),
+                    kind: ConsentKind::parse(&kind)
+                        .ok_or_else(|| corrupt("unknown consent kind"))?,
+                    purposes: json_list(&purposes)?,
+                    recipients: json_list(&recipients)?,
+                    channel: r.try_get("channel").map_err(map_err)?,
+                    evidence_ct: r.try_get("evidence_ct").map_err(map_err)?,
+                    representative_ct: r.try_get("representative_ct").map_err(map_err)?,
+                    document_id: r.try_get("document_id").map_err(map_err)?,
+                    document_version: r.try_get("document_version").map_err(map_err)?,
+                    document_sha256: r.try_get("document_sha256").map_err(map_err)?,
+                    policy_version: r.try_get("policy_version").map_err(map_err)?,
+                    given_at_ms: r.try_get("given_at").map_err(map_err)?,
+                    valid_until: r.try_get("valid_until").map_err(map_err)?,
+                    withdrawal: withdrawn_at.map(|at_ms| Withdrawal {
+                        at_ms,
+                        channel: withdrawal_channel.unwrap_or_default(),
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    async fn withdraw_consent(
+        &mut self,
+        subject: SubjectId,
+        id: ConsentId,
+        w: &Withdrawal,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE consents SET withdrawn_at = ?, withdrawal_channel = ?
+             WHERE subject_id = ? AND consent_id = ? AND withdrawn_at IS NULL",
+        )
+        .bind(w.at_ms)
+        .bind(&w.channel)
+        .bind(&subject.as_bytes()[..])
+        .bind(&id.as_bytes()[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_contract(&mut self, c: &ContractRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO contracts (subject_id, contract_id, reference, concluded_on, terminated_on, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.subject.as_bytes()[..])
+        .bind(&c.id.as_bytes()[..])
+        .bind(&c.reference)
+        .bind(&c.concluded_on)
+        .bind(&c.terminated_on)
+        .bind(c.created_at_ms)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn contracts(&mut self, subject: SubjectId) -> StoreResult<Vec<ContractRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM contracts WHERE subject_id = ? ORDER BY created_at, contract_id",
+        )
+        .bind(&subject.as_bytes()[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ContractRow {
+                    subject,
+                    id: ContractId::from_bytes(uuid_bytes(r, "contract_id")?),
+                    reference: r.try_get("reference").map_err(map_err)?,
+                    concluded_on: r.try_get("concluded_on").map_err(map_err)?,
+                    terminated_on: r.try_get("terminated_on").map_err(map_err)?,
+                    created_at_ms: r.try_get("created_at").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn terminate_contract(
+        &mut self,
+        subject: SubjectId,
+        id: ContractId,
+        on: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE contracts SET terminated_on = ?, terminated_at = ?
+             WHERE subject_id = ? AND contract_id = ? AND terminated_on IS NULL",
+        )
+        .bind(on)
+        .bind(at_ms)
+        .bind(&subject.as_bytes()[..])
+        .bind(&id.as_bytes()[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_block(&mut self, b: &BlockRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO blocks (subject_id, block_id, category, reason, placed_at, lifted_at, lift_reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&b.subject.as_bytes()[..])
+        .bind(&b.id.as_bytes()[..])
+        .bind(&b.category)
+        .bind(&b.reason)
+        .bind(b.placed_at_ms)
+        .bind(b.lifted_at_ms)
+        .bind(&b.lift_reason)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>> {
+        let rows =
+            sqlx::query("SELECT * FROM blocks WHERE subject_id = ? ORDER BY placed_at, block_id")
+                .bind(&subject.as_bytes()[..])
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(BlockRow {
+                    subject,
+                    id: BlockId::from_bytes(uuid_bytes(r, "block_id")?),
+                    category: r.try_get("category").map_err(map_err)?,
+                    reason: r.try_get("reason").map_err(map_err)?,
+                    placed_at_ms: r.try_get("placed_at").map_err(map_err)?,
+                    lifted_at_ms: r.try_get("lifted_at").map_err(map_err)?,
+                    lift_reason: r.try_get("lift_reason").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lift_block(
+        &mut self,
+        subject: SubjectId,
+        id: BlockId,
+        at_ms: i64,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE blocks SET lifted_at = ?, lift_reason = ?
+             WHERE subject_id = ? AND block_id = ? AND lifted_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(reason)
+        .bind(&subject.as_bytes()[..])
+        .bind(&id.as_bytes()[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn idempotent_response(&mut self, key: &str) -> StoreResult<Option<IdempotentResponse>> {
+        let row = sqlx::query(
+            "SELECT request_hash, status, body, created_at FROM idempotency WHERE key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            let status: i64 = r.try_get("status").map_err(map_err)?;
+            Ok(IdempotentResponse {
+                request_hash: r.try_get("request_hash").map_err(map_err)?,
+                status: u16::try_from(status)
+                    .map_err(|_| corrupt("idempotency status out of range"))?,
+                body: r.try_get("body").map_err(map_err)?,
+                created_at_ms: r.try_get("created_at").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_idempotent_response(
+        &mut self,
+        key: &str,
+        r: &IdempotentResponse,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(key)
+            .bind(&r.request_hash)
+            .bind(i64::from(r.status))
+            .bind(&r.body)
+            .bind(r.created_at_ms)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {
+        let head = match self.head {
+            Some(head) => Some(head),
+            None => {
+                let row =
+                    sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                match row {
+                    Some(r) => {
+                        let seq: i64 = r.try_get("seq").map_err(map_err)?;
+                        Some((seq as u64, hash_bytes(&r, "hash")?))
+                    }
+                    None => None,
+                }
+            }
+        };
+        let event = audit::chain(record, head);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor, action, operation, purpose, subject_id, outcome, details, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.seq as i64)
+        .bind(event.record.at_ms)
+        .bind(&event.record.actor)
+        .bind(&event.record.action)
+        .bind(event.record.operation.as_str())
+        .bind(&event.record.purpose)
+        .bind(event.record.subject.map(|s| s.as_bytes().to_vec()))
+        .bind(event.record.outcome.as_str())
+        .bind(&event.record.details)
+        .bind(&event.prev_hash[..])
+        .bind(&event.hash[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.head = Some((event.seq, event.hash));
+        Ok(event)
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in a file of its own temporary directory, removed when the fixture drops. A file
+    /// (not `:memory:`) so that the pool has several connections, as in production.
+    struct Fixture {
+        store: SqliteStore,
+        _dir: tempfile::TempDir,
+    }
+
+    impl std::ops::Deref for Fixture {
+        type Target = SqliteStore;
+        fn deref(&self) -> &SqliteStore {
+            &self.store
+        }
+    }
+
+    async fn fresh() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        Fixture {
+            store: SqliteStore::open(&url).await.expect("SQLite opens"),
+            _dir: dir,
+        }
+    }
+
+    pdv_store::conformance_tests!(fresh);
+
+    #[tokio::test]
+    async fn file_database_persists_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        {
+            let store = SqliteStore::open(&url).await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            tx.set_meta("k", "v").await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let store = SqliteStore::open(&url).await.unwrap();
+        assert_eq!(store.meta("k").await.unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn migrations_are_numbered_from_one() {
+        assert_eq!(migration_versions().first(), Some(&1));
+    }
+}

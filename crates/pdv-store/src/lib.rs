@@ -1,1 +1,133 @@
-//! pdv-store
+//! Storage ports: the traits a database backend implements for pdvault, the rows they exchange,
+//! one error type, and a conformance kit that every backend runs.
+//!
+//! The ports speak in ciphertext: personal data arrives here already encrypted by the service and
+//! leaves still encrypted, with blind indexes for lookups. A backend never sees plaintext or keys.
+//! Every change goes through a [`Transaction`], which also appends the audit events, so a change
+//! and its audit record commit together or not at all.
+
+pub mod conformance;
+mod rows;
+
+pub use rows::*;
+
+use async_trait::async_trait;
+use pdv_core::audit::{AuditRecord, ChainedEvent};
+use pdv_core::identifier::IdentifierKind;
+use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (e.g. a reused idempotency key or id).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is busy or a serialisation conflict occurred; the whole transaction may be retried.
+    #[error("the database is busy, retry: {0}")]
+    Retryable(String),
+    /// The stored data is not what this version of pdvault wrote.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Migrations could not be applied or the schema is newer than this binary.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Any other failure of the backend (connection lost, disk full…).
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// A database holding pdvault's data.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// A short name for logs and diagnostics: `sqlite`, `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Starts a read-write transaction. Writers are serialised by the backend.
+    async fn begin(&self) -> StoreResult<Box<dyn Transaction>>;
+
+    /// Reads audit events with `seq >= from_seq`, in order, at most `limit` of them.
+    async fn audit_events(&self, from_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>>;
+
+    /// A value of the store's metadata, outside any transaction.
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+}
+
+/// One transaction. Dropping it without [`Transaction::commit`] rolls everything back.
+#[async_trait]
+pub trait Transaction: Send {
+    async fn meta(&mut self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+
+    async fn insert_subject(
+        &mut self,
+        subject: &SubjectRow,
+        wrapped_key: &WrappedKeyRow,
+    ) -> StoreResult<()>;
+    async fn subject(&mut self, id: SubjectId) -> StoreResult<Option<SubjectRow>>;
+    async fn wrapped_key(&mut self, id: SubjectId) -> StoreResult<Option<WrappedKeyRow>>;
+
+    async fn insert_identifier(&mut self, row: &IdentifierRow) -> StoreResult<()>;
+    async fn identifiers(&mut self, subject: SubjectId) -> StoreResult<Vec<IdentifierRow>>;
+    async fn find_by_identifier(
+        &mut self,
+        kind: IdentifierKind,
+        blind: &[u8; 32],
+    ) -> StoreResult<Vec<SubjectId>>;
+
+    async fn insert_record(&mut self, record: &RecordRow) -> StoreResult<()>;
+    /// The subject's records, optionally only of the given categories, oldest first.
+    async fn records(
+        &mut self,
+        subject: SubjectId,
+        categories: Option<&[String]>,
+    ) -> StoreResult<Vec<RecordRow>>;
+    /// How many records the subject has per category.
+    async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>>;
+
+    async fn insert_consent(&mut self, consent: &ConsentRow) -> StoreResult<()>;
+    async fn consents(&mut self, subject: SubjectId) -> StoreResult<Vec<ConsentRow>>;
+    /// Marks a consent withdrawn; returns false when it does not exist or was already withdrawn.
+    async fn withdraw_consent(
+        &mut self,
+        subject: SubjectId,
+        id: ConsentId,
+        withdrawal: &Withdrawal,
+    ) -> StoreResult<bool>;
+
+    async fn insert_contract(&mut self, contract: &ContractRow) -> StoreResult<()>;
+    async fn contracts(&mut self, subject: SubjectId) -> StoreResult<Vec<ContractRow>>;
+    /// Records the end of a contract; returns false when it does not exist or already ended.
+    async fn terminate_contract(
+        &mut self,
+        subject: SubjectId,
+        id: ContractId,
+        terminated_on: &str,
+        at_ms: i64,
+    ) -> StoreResult<bool>;
+
+    async fn insert_block(&mut self, block: &BlockRow) -> StoreResult<()>;
+    async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>>;
+    /// Lifts a block; returns false when it does not exist or was already lifted.
+    async fn lift_block(
+        &mut self,
+        subject: SubjectId,
+        id: BlockId,
+        at_ms: i64,
+        reason: &str,
+    ) -> StoreResult<bool>;
+
+    /// The stored outcome of an earlier request with this idempotency key, if any.
+    async fn idempotent_response(&mut self, key: &str) -> StoreResult<Option<IdempotentResponse>>;
+    async fn save_idempotent_response(
+        &mut self,
+        key: &str,
+        response: &IdempotentResponse,
+    ) -> StoreResult<()>;
+
+    /// Appends an event to the audit chain after the current head and returns it chained.
+    async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent>;
+
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}

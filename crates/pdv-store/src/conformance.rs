@@ -1,0 +1,400 @@
+//! The conformance kit: behaviour every backend must show, written once.
+//!
+//! A backend crate runs the whole kit with [`conformance_tests!`](crate::conformance_tests),
+//! giving it an async function that returns a fresh, migrated, empty store. Each check panics
+//! with a message naming what the backend got wrong.
+
+use pdv_core::audit::{AuditRecord, Outcome, Verifier};
+use pdv_core::consent::ConsentKind;
+use pdv_core::identifier::IdentifierKind;
+use pdv_core::{BlockId, ConsentId, ContractId, Operation, RecordId, SubjectId};
+
+use crate::*;
+
+/// Generates one `#[tokio::test]` per conformance check, each on a fresh store from `$make()`.
+/// `$make()` returns anything that dereferences to a [`Store`] (so a fixture can own a temporary
+/// directory or database that lives as long as the store).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:path) => {
+        $crate::conformance_tests!(@each $make;
+            subject_and_key_round_trip,
+            duplicate_subject_is_a_conflict,
+            identifiers_find_subjects,
+            records_filter_by_category,
+            consents_withdraw_once,
+            contracts_terminate_once,
+            blocks_lift_once,
+            rollback_discards_changes_and_events,
+            audit_chain_is_continuous_across_transactions,
+            idempotent_responses_round_trip,
+            meta_round_trips
+        );
+    };
+    (@each $make:path; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let store = $make().await;
+                $crate::conformance::$name(&*store).await;
+            }
+        )*
+    };
+}
+
+fn id(n: u8) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[0] = 0x01;
+    b[15] = n;
+    b
+}
+
+fn subject(n: u8) -> (SubjectRow, WrappedKeyRow) {
+    let sid = SubjectId::from_bytes(id(n));
+    (
+        SubjectRow {
+            id: sid,
+            kind: "buyer".into(),
+            created_at_ms: 1_000 + i64::from(n),
+        },
+        WrappedKeyRow {
+            subject: sid,
+            wrapped: vec![n; 60],
+            master_key_id: "k1".into(),
+            created_at_ms: 1_000,
+        },
+    )
+}
+
+async fn with_subject(store: &dyn Store, n: u8) -> SubjectId {
+    let (s, k) = subject(n);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_subject(&s, &k).await.expect("insert subject");
+    tx.commit().await.expect("commit");
+    s.id
+}
+
+fn event(action: &str) -> AuditRecord {
+    AuditRecord {
+        at_ms: 5,
+        actor: "test".into(),
+        action: action.into(),
+        operation: Operation::Recording,
+        purpose: Some("order".into()),
+        subject: None,
+        outcome: Outcome::Done,
+        details: "{}".into(),
+    }
+}
+
+pub async fn subject_and_key_round_trip(store: &dyn Store) {
+    let (s, k) = subject(1);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_subject(&s, &k).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.subject(s.id).await.unwrap(),
+        Some(s.clone()),
+        "subject must read back as written"
+    );
+    assert_eq!(
+        tx.wrapped_key(s.id).await.unwrap(),
+        Some(k),
+        "wrapped key must read back as written"
+    );
+    assert_eq!(
+        tx.subject(SubjectId::from_bytes(id(99))).await.unwrap(),
+        None,
+        "unknown subject must be None"
+    );
+}
+
+pub async fn duplicate_subject_is_a_conflict(store: &dyn Store) {
+    with_subject(store, 1).await;
+    let (s, k) = subject(1);
+    let mut tx = store.begin().await.unwrap();
+    let err = tx
+        .insert_subject(&s, &k)
+        .await
+        .expect_err("a second subject with the same id must be refused");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "expected Conflict, got {err:?}"
+    );
+}
+
+pub async fn identifiers_find_subjects(store: &dyn Store) {
+    let a = with_subject(store, 1).await;
+    let b = with_subject(store, 2).await;
+    let mut tx = store.begin().await.unwrap();
+    let shared = [7u8; 32];
+    for s in [a, b] {
+        tx.insert_identifier(&IdentifierRow {
+            subject: s,
+            kind: IdentifierKind::Phone,
+            blind: shared,
+            value_ct: vec![1, 2],
+        })
+        .await
+        .unwrap();
+    }
+    tx.insert_identifier(&IdentifierRow {
+        subject: a,
+        kind: IdentifierKind::Email,
+        blind: [8; 32],
+        value_ct: vec![3],
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut found = tx
+        .find_by_identifier(IdentifierKind::Phone, &shared)
+        .await
+        .unwrap();
+    found.sort();
+    assert_eq!(found, vec![a, b], "a shared phone must find both subjects");
+    assert_eq!(
+        tx.find_by_identifier(IdentifierKind::Email, &shared)
+            .await
+            .unwrap(),
+        vec![],
+        "kinds must not mix"
+    );
+    assert_eq!(
+        tx.find_by_identifier(IdentifierKind::Email, &[8; 32])
+            .await
+            .unwrap(),
+        vec![a]
+    );
+    assert_eq!(tx.identifiers(a).await.unwrap().len(), 2);
+}
+
+pub async fn records_filter_by_category(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let mut tx = store.begin().await.unwrap();
+    for (n, cat) in [(1u8, "contacts"), (2, "order"), (3, "order")] {
+        tx.insert_record(&RecordRow {
+            subject: s,
+            id: RecordId::from_bytes(id(n)),
+            category: cat.into(),
+            source: "subject".into(),
+            created_at_ms: i64::from(n),
+            fields: vec![
+                FieldRow {
+                    field: "a".into(),
+                    value_ct: vec![n],
+                },
+                FieldRow {
+                    field: "b".into(),
+                    value_ct: vec![n, n],
+                },
+            ],
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let all = tx.records(s, None).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all[0].fields.len(),
+        2,
+        "fields must come back with their record"
+    );
+    let orders = tx.records(s, Some(&["order".to_string()])).await.unwrap();
+    assert_eq!(
+        orders.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![RecordId::from_bytes(id(2)), RecordId::from_bytes(id(3))]
+    );
+    assert!(
+        tx.records(s, Some(&[])).await.unwrap().is_empty(),
+        "an empty filter selects nothing"
+    );
+    let mut counts = tx.record_counts(s).await.unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![("contacts".to_string(), 1), ("order".to_string(), 2)]
+    );
+}
+
+pub async fn consents_withdraw_once(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let c = ConsentRow {
+        subject: s,
+        id: ConsentId::from_bytes(id(5)),
+        kind: ConsentKind::Marketing,
+        purposes: vec!["marketing".into()],
+        recipients: vec!["mailer".into()],
+        channel: "site".into(),
+        evidence_ct: vec![9; 40],
+        representative_ct: None,
+        document_id: "consent-marketing".into(),
+        document_version: "1".into(),
+        document_sha256: "ab".repeat(32),
+        policy_version: "1.0".into(),
+        given_at_ms: 10,
+        valid_until: Some("2030-01-01".into()),
+        withdrawal: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_consent(&c).await.unwrap();
+    tx.commit().await.unwrap();
+    let w = Withdrawal {
+        at_ms: 20,
+        channel: "email".into(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.consents(s).await.unwrap(), vec![c.clone()]);
+    assert!(tx.withdraw_consent(s, c.id, &w).await.unwrap());
+    assert!(
+        !tx.withdraw_consent(s, c.id, &w).await.unwrap(),
+        "a second withdrawal must report false"
+    );
+    assert!(
+        !tx.withdraw_consent(s, ConsentId::from_bytes(id(6)), &w)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.consents(s).await.unwrap()[0].withdrawal, Some(w));
+}
+
+pub async fn contracts_terminate_once(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let c = ContractRow {
+        subject: s,
+        id: ContractId::from_bytes(id(3)),
+        reference: "Д-1".into(),
+        concluded_on: "2025-01-10".into(),
+        terminated_on: None,
+        created_at_ms: 1,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_contract(&c).await.unwrap();
+    assert!(
+        tx.terminate_contract(s, c.id, "2025-03-01", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.terminate_contract(s, c.id, "2025-03-02", 3)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.contracts(s).await.unwrap()[0].terminated_on.as_deref(),
+        Some("2025-03-01")
+    );
+}
+
+pub async fn blocks_lift_once(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let b = BlockRow {
+        subject: s,
+        id: BlockId::from_bytes(id(4)),
+        category: Some("contacts".into()),
+        reason: "проверка".into(),
+        placed_at_ms: 1,
+        lifted_at_ms: None,
+        lift_reason: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_block(&b).await.unwrap();
+    assert!(tx.lift_block(s, b.id, 2, "проверено").await.unwrap());
+    assert!(!tx.lift_block(s, b.id, 3, "ещё раз").await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let stored = &tx.blocks(s).await.unwrap()[0];
+    assert_eq!(stored.lifted_at_ms, Some(2));
+    assert_eq!(stored.lift_reason.as_deref(), Some("проверено"));
+}
+
+pub async fn rollback_discards_changes_and_events(store: &dyn Store) {
+    let (s, k) = subject(1);
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_subject(&s, &k).await.unwrap();
+        tx.append_audit(event("subject.create")).await.unwrap();
+        // Dropped without commit.
+    }
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.subject(s.id).await.unwrap(),
+        None,
+        "an uncommitted subject must not exist"
+    );
+    assert!(
+        store.audit_events(1, 10).await.unwrap().is_empty(),
+        "an uncommitted event must not exist"
+    );
+    let first = tx.append_audit(event("x")).await.unwrap();
+    assert_eq!(
+        first.seq, 1,
+        "the chain must restart from 1 after a rollback"
+    );
+}
+
+pub async fn audit_chain_is_continuous_across_transactions(store: &dyn Store) {
+    for batch in [3, 2] {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..batch {
+            tx.append_audit(event(&format!("a{i}"))).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let events = store.audit_events(1, 100).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    let mut v = Verifier::default();
+    for e in &events {
+        v.push(e)
+            .unwrap_or_else(|b| panic!("stored chain must verify: {b}"));
+    }
+    assert_eq!(
+        store.audit_events(4, 1).await.unwrap()[0].seq,
+        4,
+        "paging must start at from_seq"
+    );
+    assert_eq!(
+        events[3].record,
+        event("a0"),
+        "records must read back exactly"
+    );
+}
+
+pub async fn idempotent_responses_round_trip(store: &dyn Store) {
+    let r = IdempotentResponse {
+        request_hash: "h".into(),
+        status: 201,
+        body: "{}".into(),
+        created_at_ms: 1,
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.idempotent_response("k").await.unwrap(), None);
+    tx.save_idempotent_response("k", &r).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.idempotent_response("k").await.unwrap(), Some(r.clone()));
+    assert!(matches!(
+        tx.save_idempotent_response("k", &r).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+pub async fn meta_round_trips(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.meta("x").await.unwrap(), None);
+    tx.set_meta("x", "1").await.unwrap();
+    tx.set_meta("x", "2").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.meta("x").await.unwrap().as_deref(), Some("2"));
+}

@@ -1,0 +1,116 @@
+//! The rows exchanged between the service and a store. Fields named `*_ct` are ciphertext made
+//! by the service with the subject's data key; times are Unix milliseconds; civil dates are
+//! `YYYY-MM-DD` text.
+
+use pdv_core::consent::ConsentKind;
+use pdv_core::identifier::IdentifierKind;
+use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectRow {
+    pub id: SubjectId,
+    pub kind: String,
+    pub created_at_ms: i64,
+}
+
+/// A subject's data key, wrapped by the master key. Kept apart from the data so that deleting
+/// it destroys every copy of the data, backups included (crypto-shredding).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WrappedKeyRow {
+    pub subject: SubjectId,
+    pub wrapped: Vec<u8>,
+    pub master_key_id: String,
+    pub created_at_ms: i64,
+}
+
+impl std::fmt::Debug for WrappedKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WrappedKeyRow")
+            .field("subject", &self.subject)
+            .field("master_key_id", &self.master_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifierRow {
+    pub subject: SubjectId,
+    pub kind: IdentifierKind,
+    pub blind: [u8; 32],
+    pub value_ct: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub subject: SubjectId,
+    pub id: RecordId,
+    pub category: String,
+    /// `subject`, `third_party` or `automatic`.
+    pub source: String,
+    pub created_at_ms: i64,
+    pub fields: Vec<FieldRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRow {
+    pub field: String,
+    pub value_ct: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub subject: SubjectId,
+    pub id: ConsentId,
+    pub kind: ConsentKind,
+    pub purposes: Vec<String>,
+    pub recipients: Vec<String>,
+    pub channel: String,
+    /// Evidence and representative, as encrypted JSON: they are personal data too.
+    pub evidence_ct: Vec<u8>,
+    pub representative_ct: Option<Vec<u8>>,
+    pub document_id: String,
+    pub document_version: String,
+    pub document_sha256: String,
+    pub policy_version: String,
+    pub given_at_ms: i64,
+    pub valid_until: Option<String>,
+    pub withdrawal: Option<Withdrawal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub at_ms: i64,
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractRow {
+    pub subject: SubjectId,
+    pub id: ContractId,
+    pub reference: String,
+    pub concluded_on: String,
+    pub terminated_on: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRow {
+    pub subject: SubjectId,
+    pub id: BlockId,
+    /// `None` blocks all of the subject's data.
+    pub category: Option<String>,
+    pub reason: String,
+    pub placed_at_ms: i64,
+    pub lifted_at_ms: Option<i64>,
+    pub lift_reason: Option<String>,
+}
+
+/// What was answered to a request made with an `Idempotency-Key`, replayed on a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// SHA-256 of the request (method, path, body), so a key reused for another request is refused.
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at_ms: i64,
+}
