@@ -1,1 +1,19 @@
-//! pdv-service
+//! Use cases of pdvault: what integrations, staff and the CLI can do with personal data.
+//!
+//! Each command runs in one store transaction: it checks the request against the policy, makes
+//! its change, appends its audit events and seals the audit head, then commits, so a change never
+//! exists without its audit record. Plaintext personal data exists only inside these call frames:
+//! values are encrypted with the subject's data key before they reach the store and decrypted
+//! only to answer a request whose purpose was allowed.
+
+mod audit_log;
+mod clock;
+mod error;
+mod vault;
+mod views;
+
+pub use audit_log::AuditReport;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Problem, ServiceError, ServiceResult};
+pub use vault::*;
+pub use views::*;

@@ -1,0 +1,78 @@
+//! The one error type of the service boundary. Each variant carries what a caller needs to tell
+//! a person what went wrong: a stable code, the field at fault, and a message in Russian.
+
+use pdv_core::access::Denial;
+use pdv_store::StoreError;
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// One problem with a request, tied to the field it concerns (dotted path, e.g. `fields.phone`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is well-formed but breaks the policy or the law; nothing was changed.
+    #[error("запрос отклонён: {}", .0.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+    /// The purpose check refused; the refusal itself was audited.
+    #[error("{}", .0.message())]
+    Denied(Denial),
+    #[error("{what} {id} не найден")]
+    NotFound { what: &'static str, id: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The master key does not belong to this database.
+    #[error(
+        "мастер-ключ не подходит к этой базе данных (ключ {given}, база создана с ключом {expected}): укажите верный файл ключа (--key-file) или переменную PDV_MASTER_KEY"
+    )]
+    WrongMasterKey { given: String, expected: String },
+    /// Stored data failed an integrity check (tampering, or a bug); nothing is served from it.
+    #[error("нарушена целостность хранимых данных: {0}")]
+    Integrity(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ServiceError {
+        ServiceError::Invalid(vec![Problem::new(field, code, message)])
+    }
+
+    /// A stable machine code for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid(problems) => problems.first().map_or("invalid", |p| p.code),
+            ServiceError::Denied(d) => d.code(),
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Conflict { code, .. } => code,
+            ServiceError::WrongMasterKey { .. } => "wrong_master_key",
+            ServiceError::Integrity(_) => "integrity_error",
+            ServiceError::Store(StoreError::Retryable(_)) => "busy",
+            ServiceError::Store(StoreError::Conflict(_)) => "conflict",
+            ServiceError::Store(_) => "storage_error",
+        }
+    }
+}

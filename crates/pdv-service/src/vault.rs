@@ -1,0 +1,1149 @@
+//! `Vault`: the service object that runs every use case against a store, under a policy, with
+//! the operator's keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use pdv_core::access::{self, AccessQuery, SubjectFacts};
+use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
+use pdv_core::consent::{self, ConsentState, ConsentTerms, Evidence, Representative};
+use pdv_core::identifier::IdentifierKind;
+use pdv_core::law::{self, Sensitivity};
+use pdv_core::policy::{DataSource, LoadedPolicy, Policy};
+use pdv_core::{BlockId, ConsentId, ContractId, Operation, RecordId, SubjectId};
+use pdv_crypto::{DataKey, FieldAad, Keyring, MasterKey};
+use pdv_store::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::{Problem, ServiceError, ServiceResult};
+use crate::views::*;
+
+/// Metadata keys the service keeps in the store.
+pub(crate) const META_KEY_CHECK: &str = "master_key_check";
+pub(crate) const META_KEY_ID: &str = "master_key_id";
+pub(crate) const META_AUDIT_SEAL: &str = "audit_head_seal";
+const META_POLICY: &str = "policy_fingerprint";
+
+/// Consents and contracts are judged on the operator's civil date.
+fn civil_today(now: jiff::Timestamp, policy: &Policy) -> jiff::civil::Date {
+    jiff::tz::TimeZone::get(&policy.operator.time_zone)
+        .map(|tz| now.to_zoned(tz).date())
+        .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).date())
+}
+
+fn ms_to_ts(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn parse_date(s: &str) -> ServiceResult<jiff::civil::Date> {
+    s.parse()
+        .map_err(|_| ServiceError::Integrity(format!("stored date {s:?} is not YYYY-MM-DD")))
+}
+
+#[derive(Debug, Clone)]
+pub struct Vault {
+    store: Arc<dyn Store>,
+    policy: Arc<LoadedPolicy>,
+    keyring: Keyring,
+    key_id: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl Vault {
+    /// Opens the vault: checks that the master key belongs to this database (remembering it on
+    /// first use) and records which policy text is being enforced.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        policy: Arc<LoadedPolicy>,
+        master: &MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> ServiceResult<Vault> {
+        let mut tx = store.begin().await?;
+        match tx.meta(META_KEY_CHECK).await? {
+            Some(stored) if !master.matches_check_value(&stored) => {
+                let expected = tx.meta(META_KEY_ID).await?.unwrap_or_else(|| "?".into());
+                return Err(ServiceError::WrongMasterKey {
+                    given: master.key_id(),
+                    expected,
+                });
+            }
+            Some(_) => {}
+            None => {
+                tx.set_meta(META_KEY_CHECK, &master.check_value()).await?;
+                tx.set_meta(META_KEY_ID, &master.key_id()).await?;
+            }
+        }
+        if tx.meta(META_POLICY).await?.as_deref() != Some(policy.fingerprint.as_str()) {
+            tx.set_meta(META_POLICY, &policy.fingerprint).await?;
+            tx.set_meta("policy_version", &policy.policy.policy.version)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Vault {
+            store,
+            policy,
+            keyring: master.keyring(),
+            key_id: master.key_id(),
+            clock,
+        })
+    }
+
+    pub fn policy(&self) -> &LoadedPolicy {
+        &self.policy
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    fn p(&self) -> &Policy {
+        &self.policy.policy
+    }
+
+    fn record(
+        &self,
+        actor: &Actor,
+        action: &str,
+        op: Operation,
+        purpose: Option<&str>,
+        subject: Option<SubjectId>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> AuditRecord {
+        AuditRecord {
+            at_ms: self.clock.now().as_millisecond(),
+            actor: actor.0.clone(),
+            action: action.to_string(),
+            operation: op,
+            purpose: purpose.map(str::to_string),
+            subject,
+            outcome,
+            details: canonical_details(&details),
+        }
+    }
+
+    /// Appends the events, seals the new audit head and commits: the one way a command ends.
+    async fn finish(
+        &self,
+        mut tx: Box<dyn Transaction>,
+        events: Vec<AuditRecord>,
+    ) -> ServiceResult<()> {
+        let mut head = None;
+        for e in events {
+            let chained = tx.append_audit(e).await?;
+            head = Some((chained.seq, chained.hash));
+        }
+        if let Some((seq, hash)) = head {
+            let seal = self.keyring.seal_audit_head(seq, &hash);
+            tx.set_meta(
+                META_AUDIT_SEAL,
+                &format!("{seq}:{}:{}", hex::encode(hash), hex::encode(seal)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refusal in the audit log, commits it, and returns the error to the caller.
+    async fn deny<T>(
+        &self,
+        tx: Box<dyn Transaction>,
+        event: AuditRecord,
+        err: ServiceError,
+    ) -> ServiceResult<T> {
+        self.finish(tx, vec![event]).await?;
+        Err(err)
+    }
+
+    async fn subject_row(
+        &self,
+        tx: &mut dyn Transaction,
+        id: SubjectId,
+    ) -> ServiceResult<SubjectRow> {
+        tx.subject(id).await?.ok_or_else(|| ServiceError::NotFound {
+            what: "субъект",
+            id: id.to_string(),
+        })
+    }
+
+    async fn data_key(
+        &self,
+        tx: &mut dyn Transaction,
+        subject: SubjectId,
+    ) -> ServiceResult<DataKey> {
+        let wrapped = tx
+            .wrapped_key(subject)
+            .await?
+            .ok_or_else(|| ServiceError::Integrity(format!("subject {subject} has no data key")))?;
+        self.keyring
+            .unwrap_data_key(&wrapped.wrapped, subject.as_bytes())
+            .map_err(|e| {
+                ServiceError::Integrity(format!(
+                    "data key of subject {subject} cannot be unwrapped: {e}"
+                ))
+            })
+    }
+
+    fn new_id() -> Uuid {
+        Uuid::now_v7()
+    }
+
+    /// Creates a subject with its own data key and indexed identifiers.
+    pub async fn create_subject(
+        &self,
+        actor: &Actor,
+        input: NewSubject,
+    ) -> ServiceResult<SubjectCreated> {
+        let mut problems = Vec::new();
+        if self.p().subject_kind(&input.kind).is_none() {
+            let known: Vec<&str> = self
+                .p()
+                .subject_kinds
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect();
+            problems.push(Problem::new(
+                "kind",
+                "unknown_subject_kind",
+                format!(
+                    "вид субъекта «{}» не объявлен в политике; допустимы: {}",
+                    input.kind,
+                    known.join(", ")
+                ),
+            ));
+        }
+        let mut identifiers = Vec::new();
+        for (kind, value) in &input.identifiers {
+            let field = format!("identifiers.{kind}");
+            match IdentifierKind::parse(kind) {
+                None => problems.push(Problem::new(
+                    field,
+                    "unknown_identifier",
+                    "поиск возможен только по email и phone",
+                )),
+                Some(k) => match k.normalise(value) {
+                    Ok(normal) => identifiers.push((k, normal)),
+                    Err(e) => problems.push(Problem::new(field, "invalid_value", e.to_string())),
+                },
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let id = SubjectId(Self::new_id());
+        let now = self.clock.now();
+        let key = self.keyring.new_data_key();
+        let mut tx = self.store.begin().await?;
+        tx.insert_subject(
+            &SubjectRow {
+                id,
+                kind: input.kind.clone(),
+                created_at_ms: now.as_millisecond(),
+            },
+            &WrappedKeyRow {
+                subject: id,
+                wrapped: self.keyring.wrap_data_key(&key, id.as_bytes()),
+                master_key_id: self.key_id.clone(),
+                created_at_ms: now.as_millisecond(),
+            },
+        )
+        .await?;
+        for (kind, normal) in &identifiers {
+            let aad = FieldAad {
+                table: "subject_identifiers",
+                row_id: id.as_bytes(),
+                field: kind.as_str(),
+            };
+            tx.insert_identifier(&IdentifierRow {
+                subject: id,
+                kind: *kind,
+                blind: self.keyring.blind_index(kind.as_str(), normal),
+                value_ct: key.encrypt_field(normal.as_bytes(), &aad),
+            })
+            .await?;
+        }
+        let names: Vec<&str> = identifiers.iter().map(|(k, _)| k.as_str()).collect();
+        let event = self.record(
+            actor,
+            "subject.create",
+            Operation::Collection,
+            None,
+            Some(id),
+            Outcome::Done,
+            json!({ "kind": input.kind, "identifiers": names }),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok(SubjectCreated {
+            id,
+            kind: input.kind,
+            created_at: now,
+            identifiers: names.into_iter().map(str::to_string).collect(),
+        })
+    }
+
+    /// What the purpose check needs to know about a subject, as of now.
+    async fn facts(
+        &self,
+        tx: &mut dyn Transaction,
+        subject: &SubjectRow,
+    ) -> ServiceResult<SubjectFacts> {
+        let today = civil_today(self.clock.now(), self.p());
+        let mut facts = SubjectFacts {
+            kind: subject.kind.clone(),
+            ..Default::default()
+        };
+        for c in tx.consents(subject.id).await? {
+            if consent_state(&c, today)? == ConsentState::Given {
+                facts.consented_purposes.extend(c.purposes);
+            }
+        }
+        for c in tx.contracts(subject.id).await? {
+            if contract_active(&c, today)? {
+                facts.contract_active = true;
+            }
+        }
+        facts.blocks = tx
+            .blocks(subject.id)
+            .await?
+            .into_iter()
+            .filter(|b| b.lifted_at_ms.is_none())
+            .map(|b| b.category)
+            .collect();
+        Ok(facts)
+    }
+
+    /// Stores personal data of one category, collected for a stated purpose.
+    pub async fn add_record(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        input: NewRecord,
+    ) -> ServiceResult<RecordCreated> {
+        let policy = self.p();
+        let Some(category) = policy.category(&input.category) else {
+            if let Some((marker, sensitivity)) = law::sensitive_marker(&input.category) {
+                return Err(special_refusal(
+                    "category",
+                    &input.category,
+                    marker,
+                    sensitivity,
+                ));
+            }
+            let known: Vec<&str> = policy.categories.iter().map(|c| c.id.as_str()).collect();
+            return Err(ServiceError::invalid(
+                "category",
+                "unknown_category",
+                format!(
+                    "категория «{}» не объявлена в политике; допустимы: {}",
+                    input.category,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let mut problems = Vec::new();
+        if input.fields.is_empty() {
+            problems.push(Problem::new("fields", "empty", "нет ни одного поля"));
+        }
+        let mut values = Vec::new();
+        for (name, value) in &input.fields {
+            let path = format!("fields.{name}");
+            match category.field(name) {
+                None => match law::sensitive_marker(name) {
+                    Some((marker, sensitivity)) => {
+                        if let ServiceError::Invalid(mut p) =
+                            special_refusal(&path, name, marker, sensitivity)
+                        {
+                            problems.append(&mut p);
+                        }
+                    }
+                    None => {
+                        let known: Vec<&str> =
+                            category.fields.iter().map(|f| f.id.as_str()).collect();
+                        problems.push(Problem::new(path, "unknown_field", format!("поле «{name}» не объявлено в категории «{}» (ст. 5 ч. 5: лишние данные не собираются); допустимы: {}", category.id, known.join(", "))));
+                    }
+                },
+                Some(field) => match field.spec().parse(value) {
+                    Ok(v) => values.push((name.clone(), v)),
+                    Err(e) => problems.push(Problem::new(
+                        path,
+                        "invalid_value",
+                        format!("поле «{}»: {e}", field.title),
+                    )),
+                },
+            }
+        }
+        let source = match input.source.as_deref() {
+            None | Some("subject") => DataSource::Subject,
+            Some("third_party") => DataSource::ThirdParty,
+            Some("automatic") => DataSource::Automatic,
+            Some(other) => {
+                problems.push(Problem::new(
+                    "source",
+                    "invalid_value",
+                    format!("источник «{other}» неизвестен: subject, third_party или automatic"),
+                ));
+                DataSource::Subject
+            }
+        };
+        if !category.sources.contains(&source) {
+            problems.push(Problem::new(
+                "source",
+                "source_not_declared",
+                format!(
+                    "политика не предусматривает получение категории «{}» из источника «{}»",
+                    category.id,
+                    source.as_str()
+                ),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let mut tx = self.store.begin().await?;
+        let subject = self.subject_row(&mut *tx, subject_id).await?;
+        if !category.subjects.iter().any(|s| *s == *subject.kind) {
+            return Err(ServiceError::invalid(
+                "category",
+                "category_not_for_subject",
+                format!(
+                    "категория «{}» не собирается у субъектов вида «{}»",
+                    category.id, subject.kind
+                ),
+            ));
+        }
+        let facts = self.facts(&mut *tx, &subject).await?;
+        let wanted = vec![category.id.to_string()];
+        if let Err(denial) = access::decide(
+            policy,
+            &facts,
+            &AccessQuery {
+                purpose: &input.purpose,
+                categories: &wanted,
+            },
+        ) {
+            let event = self.record(
+                actor,
+                "record.add",
+                Operation::Collection,
+                Some(&input.purpose),
+                Some(subject_id),
+                Outcome::Denied,
+                json!({ "category": category.id, "code": denial.code() }),
+            );
+            return self.deny(tx, event, ServiceError::Denied(denial)).await;
+        }
+        let key = self.data_key(&mut *tx, subject_id).await?;
+        let id = RecordId(Self::new_id());
+        let now = self.clock.now();
+        let fields = values
+            .iter()
+            .map(|(name, v)| {
+                let field = format!("{}.{name}", category.id);
+                let aad = FieldAad {
+                    table: "pd_fields",
+                    row_id: id.as_bytes(),
+                    field: &field,
+                };
+                FieldRow {
+                    field: name.clone(),
+                    value_ct: key.encrypt_field(v.as_bytes(), &aad),
+                }
+            })
+            .collect();
+        tx.insert_record(&RecordRow {
+            subject: subject_id,
+            id,
+            category: category.id.to_string(),
+            source: source.as_str().into(),
+            created_at_ms: now.as_millisecond(),
+            fields,
+        })
+        .await?;
+        let names: Vec<String> = values.into_iter().map(|(n, _)| n).collect();
+        let event = self.record(actor, "record.add", Operation::Recording, Some(&input.purpose), Some(subject_id), Outcome::Done, json!({ "record": id, "category": category.id, "fields": names, "source": source.as_str() }));
+        self.finish(tx, vec![event]).await?;
+        Ok(RecordCreated {
+            id,
+            subject: subject_id,
+            category: category.id.to_string(),
+            fields: names,
+            created_at: now,
+        })
+    }
+
+    /// Releases a subject's data for a purpose, if the purpose check allows it. Allowed or not,
+    /// the decision is audited.
+    pub async fn read_data(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        query: DataQuery,
+    ) -> ServiceResult<DataView> {
+        let mut tx = self.store.begin().await?;
+        let subject = self.subject_row(&mut *tx, subject_id).await?;
+        let facts = self.facts(&mut *tx, &subject).await?;
+        let grant = match access::decide(
+            self.p(),
+            &facts,
+            &AccessQuery {
+                purpose: &query.purpose,
+                categories: &query.categories,
+            },
+        ) {
+            Ok(grant) => grant,
+            Err(denial) => {
+                let event = self.record(
+                    actor,
+                    "data.read",
+                    Operation::Extraction,
+                    Some(&query.purpose),
+                    Some(subject_id),
+                    Outcome::Denied,
+                    json!({ "categories": query.categories, "code": denial.code() }),
+                );
+                return self.deny(tx, event, ServiceError::Denied(denial)).await;
+            }
+        };
+        let key = self.data_key(&mut *tx, subject_id).await?;
+        let rows = tx.records(subject_id, Some(&grant.categories)).await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut fields = BTreeMap::new();
+            for f in row.fields {
+                let field = format!("{}.{}", row.category, f.field);
+                let aad = FieldAad {
+                    table: "pd_fields",
+                    row_id: row.id.as_bytes(),
+                    field: &field,
+                };
+                let plain = key.decrypt_field(&f.value_ct, &aad).map_err(|e| {
+                    ServiceError::Integrity(format!("record {} field {field}: {e}", row.id))
+                })?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| {
+                    ServiceError::Integrity(format!("record {} field {field} is not UTF-8", row.id))
+                })?;
+                fields.insert(f.field, text);
+            }
+            records.push(RecordView {
+                id: row.id,
+                category: row.category,
+                source: row.source,
+                created_at: ms_to_ts(row.created_at_ms),
+                fields,
+            });
+        }
+        let ids: Vec<RecordId> = records.iter().map(|r| r.id).collect();
+        let event = self.record(actor, "data.read", Operation::Extraction, Some(&query.purpose), Some(subject_id), Outcome::Done, json!({ "categories": grant.categories, "records": ids, "basis": grant.basis.as_str() }));
+        self.finish(tx, vec![event]).await?;
+        Ok(DataView::new(subject_id, &query.purpose, grant, records))
+    }
+
+    /// Records a consent with its evidence and the document version shown.
+    pub async fn record_consent(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        input: NewConsent,
+    ) -> ServiceResult<ConsentView> {
+        let now = self.clock.now();
+        let today = civil_today(now, self.p());
+        let mut tx = self.store.begin().await?;
+        let subject = self.subject_row(&mut *tx, subject_id).await?;
+        let terms = ConsentTerms {
+            purposes: input.purposes.clone(),
+            recipients: input.recipients.clone(),
+            channel: input.channel.clone(),
+            evidence: input.evidence.clone(),
+            document: input.document.clone(),
+            valid_until: input.valid_until,
+            representative: input.representative.clone(),
+        };
+        let kind =
+            consent::check_terms(self.p(), &subject.kind, &terms, today).map_err(|problems| {
+                ServiceError::Invalid(
+                    problems
+                        .into_iter()
+                        .map(|p| Problem::new(p.field, "invalid_consent", p.message))
+                        .collect(),
+                )
+            })?;
+        let key = self.data_key(&mut *tx, subject_id).await?;
+        let id = ConsentId(Self::new_id());
+        let evidence = serde_json::to_vec(&input.evidence)
+            .map_err(|e| ServiceError::Integrity(e.to_string()))?;
+        let evidence_ct = key.encrypt_field(
+            &evidence,
+            &FieldAad {
+                table: "consents",
+                row_id: id.as_bytes(),
+                field: "evidence",
+            },
+        );
+        let representative_ct = match &input.representative {
+            Some(r) => {
+                let bytes =
+                    serde_json::to_vec(r).map_err(|e| ServiceError::Integrity(e.to_string()))?;
+                Some(key.encrypt_field(
+                    &bytes,
+                    &FieldAad {
+                        table: "consents",
+                        row_id: id.as_bytes(),
+                        field: "representative",
+                    },
+                ))
+            }
+            None => None,
+        };
+        let row = ConsentRow {
+            subject: subject_id,
+            id,
+            kind,
+            purposes: input.purposes.clone(),
+            recipients: input.recipients.clone(),
+            channel: input.channel.clone(),
+            evidence_ct,
+            representative_ct,
+            document_id: input.document.id.clone(),
+            document_version: input.document.version.clone(),
+            document_sha256: input.document.sha256.to_lowercase(),
+            policy_version: self.p().policy.version.to_string(),
+            given_at_ms: now.as_millisecond(),
+            valid_until: input.valid_until.map(|d| d.to_string()),
+            withdrawal: None,
+        };
+        tx.insert_consent(&row).await?;
+        let event = self.record(
+            actor,
+            "consent.give",
+            Operation::Collection,
+            Some(&input.purposes.join(",")),
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "consent": id, "kind": kind.as_str(), "purposes": input.purposes, "recipients": input.recipients, "channel": input.channel, "document": input.document.id, "document_version": input.document.version, "policy_version": row.policy_version }),
+        );
+        self.finish(tx, vec![event]).await?;
+        consent_view(&row, today)
+    }
+
+    /// Withdraws a consent. From the moment this returns, no use for its purposes succeeds unless
+    /// another consent in force covers them.
+    pub async fn withdraw_consent(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        consent_id: ConsentId,
+        input: Withdraw,
+    ) -> ServiceResult<Withdrawn> {
+        let policy = self.p();
+        let accepted = policy
+            .requests
+            .channels
+            .iter()
+            .any(|c| *c == *input.channel);
+        if !accepted {
+            let known: Vec<&str> = policy
+                .requests
+                .channels
+                .iter()
+                .map(|c| c.as_str())
+                .collect();
+            return Err(ServiceError::invalid(
+                "channel",
+                "channel_not_accepted",
+                format!(
+                    "отзыв через канал «{}» не принимается; каналы для обращений: {}",
+                    input.channel,
+                    known.join(", ")
+                ),
+            ));
+        }
+        let now = self.clock.now();
+        let today = civil_today(now, policy);
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let consents = tx.consents(subject_id).await?;
+        let Some(target) = consents.iter().find(|c| c.id == consent_id) else {
+            return Err(ServiceError::NotFound {
+                what: "согласие",
+                id: consent_id.to_string(),
+            });
+        };
+        if target.withdrawal.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "already_withdrawn",
+                message: format!("согласие {consent_id} уже отозвано"),
+            });
+        }
+        let withdrawal = Withdrawal {
+            at_ms: now.as_millisecond(),
+            channel: input.channel.clone(),
+        };
+        tx.withdraw_consent(subject_id, consent_id, &withdrawal)
+            .await?;
+        let mut still: BTreeSet<&str> = BTreeSet::new();
+        for c in consents.iter().filter(|c| c.id != consent_id) {
+            if consent_state(c, today)? == ConsentState::Given {
+                still.extend(c.purposes.iter().map(String::as_str));
+            }
+        }
+        let stopped: Vec<String> = target
+            .purposes
+            .iter()
+            .filter(|p| !still.contains(p.as_str()))
+            .cloned()
+            .collect();
+        let event = self.record(
+            actor,
+            "consent.withdraw",
+            Operation::Rectification,
+            Some(&target.purposes.join(",")),
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "consent": consent_id, "channel": input.channel, "stopped_purposes": stopped }),
+        );
+        self.finish(tx, vec![event]).await?;
+        let mut row = target.clone();
+        row.withdrawal = Some(withdrawal);
+        Ok(Withdrawn {
+            consent: consent_view(&row, today)?,
+            stopped_purposes: stopped,
+        })
+    }
+
+    /// Records a contract with the subject: the basis of contract purposes while it is in force.
+    pub async fn add_contract(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        input: NewContract,
+    ) -> ServiceResult<ContractView> {
+        if input.reference.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reference",
+                "empty",
+                "укажите номер или иной идентификатор договора",
+            ));
+        }
+        let now = self.clock.now();
+        let today = civil_today(now, self.p());
+        if input.concluded_on > today {
+            return Err(ServiceError::invalid(
+                "concluded_on",
+                "in_future",
+                "дата заключения договора ещё не наступила",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let row = ContractRow {
+            subject: subject_id,
+            id: ContractId(Self::new_id()),
+            reference: input.reference.trim().to_string(),
+            concluded_on: input.concluded_on.to_string(),
+            terminated_on: None,
+            created_at_ms: now.as_millisecond(),
+        };
+        tx.insert_contract(&row).await?;
+        let event = self.record(
+            actor,
+            "contract.add",
+            Operation::Recording,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "contract": row.id, "concluded_on": row.concluded_on }),
+        );
+        self.finish(tx, vec![event]).await?;
+        contract_view(&row, today)
+    }
+
+    pub async fn terminate_contract(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        contract_id: ContractId,
+        input: Terminate,
+    ) -> ServiceResult<ContractView> {
+        let now = self.clock.now();
+        let today = civil_today(now, self.p());
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let Some(mut row) = tx
+            .contracts(subject_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == contract_id)
+        else {
+            return Err(ServiceError::NotFound {
+                what: "договор",
+                id: contract_id.to_string(),
+            });
+        };
+        if row.terminated_on.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "already_terminated",
+                message: format!("договор {contract_id} уже расторгнут"),
+            });
+        }
+        if input.terminated_on < parse_date(&row.concluded_on)? {
+            return Err(ServiceError::invalid(
+                "terminated_on",
+                "before_conclusion",
+                "дата прекращения раньше даты заключения договора",
+            ));
+        }
+        let on = input.terminated_on.to_string();
+        tx.terminate_contract(subject_id, contract_id, &on, now.as_millisecond())
+            .await?;
+        row.terminated_on = Some(on.clone());
+        let event = self.record(
+            actor,
+            "contract.terminate",
+            Operation::Rectification,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "contract": contract_id, "terminated_on": on }),
+        );
+        self.finish(tx, vec![event]).await?;
+        contract_view(&row, today)
+    }
+
+    /// Blocks a subject's data, all of it or one category (ст. 21 ч. 1): stored, not used.
+    pub async fn place_block(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        input: NewBlock,
+    ) -> ServiceResult<BlockView> {
+        if let Some(c) = &input.category
+            && self.p().category(c).is_none()
+        {
+            return Err(ServiceError::invalid(
+                "category",
+                "unknown_category",
+                format!("категория «{c}» не объявлена в политике"),
+            ));
+        }
+        if input.reason.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "empty",
+                "укажите основание блокирования (например, номер обращения)",
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let row = BlockRow {
+            subject: subject_id,
+            id: BlockId(Self::new_id()),
+            category: input.category.clone(),
+            reason: input.reason.trim().to_string(),
+            placed_at_ms: now.as_millisecond(),
+            lifted_at_ms: None,
+            lift_reason: None,
+        };
+        tx.insert_block(&row).await?;
+        let event = self.record(
+            actor,
+            "block.place",
+            Operation::Blocking,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "block": row.id, "category": row.category }),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok(block_view(&row))
+    }
+
+    pub async fn lift_block(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        block_id: BlockId,
+        input: Lift,
+    ) -> ServiceResult<BlockView> {
+        if input.reason.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "empty",
+                "укажите, почему блокирование снимается",
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let Some(mut row) = tx
+            .blocks(subject_id)
+            .await?
+            .into_iter()
+            .find(|b| b.id == block_id)
+        else {
+            return Err(ServiceError::NotFound {
+                what: "блокирование",
+                id: block_id.to_string(),
+            });
+        };
+        if row.lifted_at_ms.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "already_lifted",
+                message: format!("блокирование {block_id} уже снято"),
+            });
+        }
+        tx.lift_block(
+            subject_id,
+            block_id,
+            now.as_millisecond(),
+            input.reason.trim(),
+        )
+        .await?;
+        row.lifted_at_ms = Some(now.as_millisecond());
+        row.lift_reason = Some(input.reason.trim().to_string());
+        let event = self.record(
+            actor,
+            "block.lift",
+            Operation::Blocking,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "block": block_id }),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok(block_view(&row))
+    }
+
+    /// Finds subjects by e-mail or phone through the blind index; the value itself is never stored
+    /// or logged in the clear.
+    pub async fn find_subjects(
+        &self,
+        actor: &Actor,
+        input: FindSubject,
+    ) -> ServiceResult<FoundSubjects> {
+        let kind = IdentifierKind::parse(&input.kind).ok_or_else(|| {
+            ServiceError::invalid(
+                "kind",
+                "unknown_identifier",
+                "поиск возможен только по email и phone",
+            )
+        })?;
+        let normal = kind
+            .normalise(&input.value)
+            .map_err(|e| ServiceError::invalid("value", "invalid_value", e.to_string()))?;
+        let blind = self.keyring.blind_index(kind.as_str(), &normal);
+        let mut tx = self.store.begin().await?;
+        let subjects = tx.find_by_identifier(kind, &blind).await?;
+        let event = self.record(
+            actor,
+            "subject.find",
+            Operation::Extraction,
+            None,
+            None,
+            Outcome::Done,
+            json!({ "kind": kind.as_str(), "matches": subjects.len() }),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok(FoundSubjects { subjects })
+    }
+
+    /// What is held about a subject, without the values.
+    pub async fn subject_summary(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+    ) -> ServiceResult<SubjectSummary> {
+        let today = civil_today(self.clock.now(), self.p());
+        let mut tx = self.store.begin().await?;
+        let subject = self.subject_row(&mut *tx, subject_id).await?;
+        let identifiers = tx
+            .identifiers(subject_id)
+            .await?
+            .into_iter()
+            .map(|i| i.kind.as_str().to_string())
+            .collect();
+        let records = tx.record_counts(subject_id).await?.into_iter().collect();
+        let consents = tx
+            .consents(subject_id)
+            .await?
+            .iter()
+            .map(|c| consent_view(c, today))
+            .collect::<ServiceResult<_>>()?;
+        let contracts = tx
+            .contracts(subject_id)
+            .await?
+            .iter()
+            .map(|c| contract_view(c, today))
+            .collect::<ServiceResult<_>>()?;
+        let blocks = tx
+            .blocks(subject_id)
+            .await?
+            .iter()
+            .map(block_view)
+            .collect();
+        let event = self.record(
+            actor,
+            "subject.summary",
+            Operation::Extraction,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({}),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok(SubjectSummary {
+            id: subject_id,
+            kind: subject.kind,
+            created_at: ms_to_ts(subject.created_at_ms),
+            identifiers,
+            records,
+            consents,
+            contracts,
+            blocks,
+        })
+    }
+
+    /// Decrypts the evidence of a consent, to prove it was given (ст. 9 ч. 3).
+    pub async fn consent_evidence(
+        &self,
+        actor: &Actor,
+        subject_id: SubjectId,
+        consent_id: ConsentId,
+    ) -> ServiceResult<(Evidence, Option<Representative>)> {
+        let mut tx = self.store.begin().await?;
+        self.subject_row(&mut *tx, subject_id).await?;
+        let Some(row) = tx
+            .consents(subject_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == consent_id)
+        else {
+            return Err(ServiceError::NotFound {
+                what: "согласие",
+                id: consent_id.to_string(),
+            });
+        };
+        let key = self.data_key(&mut *tx, subject_id).await?;
+        let open = |ct: &[u8], field: &str| -> ServiceResult<Vec<u8>> {
+            key.decrypt_field(
+                ct,
+                &FieldAad {
+                    table: "consents",
+                    row_id: consent_id.as_bytes(),
+                    field,
+                },
+            )
+            .map(|p| p.to_vec())
+            .map_err(|e| ServiceError::Integrity(format!("consent {consent_id} {field}: {e}")))
+        };
+        let evidence: Evidence = serde_json::from_slice(&open(&row.evidence_ct, "evidence")?)
+            .map_err(|e| ServiceError::Integrity(e.to_string()))?;
+        let representative = match &row.representative_ct {
+            Some(ct) => Some(
+                serde_json::from_slice(&open(ct, "representative")?)
+                    .map_err(|e| ServiceError::Integrity(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let event = self.record(
+            actor,
+            "consent.evidence",
+            Operation::Extraction,
+            None,
+            Some(subject_id),
+            Outcome::Done,
+            json!({ "consent": consent_id }),
+        );
+        self.finish(tx, vec![event]).await?;
+        Ok((evidence, representative))
+    }
+}
+
+fn special_refusal(
+    field: &str,
+    name: &str,
+    marker: &str,
+    sensitivity: Sensitivity,
+) -> ServiceError {
+    let norm = sensitivity.norm().unwrap_or(law::SPECIAL_CATEGORY_NORM);
+    let what = if sensitivity == Sensitivity::Biometric {
+        "биометрические персональные данные"
+    } else {
+        "специальные категории персональных данных"
+    };
+    ServiceError::invalid(
+        field,
+        "special_category_refused",
+        format!(
+            "«{name}» — {what} (признак «{marker}»); оператор их не обрабатывает ({norm}), данные не приняты"
+        ),
+    )
+}
+
+fn consent_state(c: &ConsentRow, today: jiff::civil::Date) -> ServiceResult<ConsentState> {
+    if c.withdrawal.is_some() {
+        return Ok(ConsentState::Withdrawn);
+    }
+    if let Some(until) = &c.valid_until
+        && parse_date(until)? < today
+    {
+        return Ok(ConsentState::Expired);
+    }
+    Ok(ConsentState::Given)
+}
+
+fn contract_active(c: &ContractRow, today: jiff::civil::Date) -> ServiceResult<bool> {
+    Ok(match &c.terminated_on {
+        None => true,
+        Some(on) => parse_date(on)? > today,
+    })
+}
+
+fn consent_view(c: &ConsentRow, today: jiff::civil::Date) -> ServiceResult<ConsentView> {
+    Ok(ConsentView {
+        id: c.id,
+        kind: c.kind,
+        state: consent_state(c, today)?,
+        purposes: c.purposes.clone(),
+        recipients: c.recipients.clone(),
+        channel: c.channel.clone(),
+        document: pdv_core::consent::ConsentDocument {
+            id: c.document_id.clone(),
+            version: c.document_version.clone(),
+            sha256: c.document_sha256.clone(),
+        },
+        policy_version: c.policy_version.clone(),
+        given_at: ms_to_ts(c.given_at_ms),
+        valid_until: c.valid_until.as_deref().map(parse_date).transpose()?,
+        withdrawn_at: c.withdrawal.as_ref().map(|w| ms_to_ts(w.at_ms)),
+        withdrawal_channel: c.withdrawal.as_ref().map(|w| w.channel.clone()),
+    })
+}
+
+fn contract_view(c: &ContractRow, today: jiff::civil::Date) -> ServiceResult<ContractView> {
+    Ok(ContractView {
+        id: c.id,
+        reference: c.reference.clone(),
+        concluded_on: parse_date(&c.concluded_on)?,
+        terminated_on: c.terminated_on.as_deref().map(parse_date).transpose()?,
+        active: contract_active(c, today)?,
+    })
+}
+
+fn block_view(b: &BlockRow) -> BlockView {
+    BlockView {
+        id: b.id,
+        category: b.category.clone(),
+        reason: b.reason.clone(),
+        placed_at: ms_to_ts(b.placed_at_ms),
+        lifted_at: b.lifted_at_ms.map(ms_to_ts),
+        lift_reason: b.lift_reason.clone(),
+    }
+}

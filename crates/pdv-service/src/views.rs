@@ -1,0 +1,223 @@
+//! What commands take and return. Inputs are plain data the caller fills; outputs serialise to
+//! the API's JSON bodies. Outputs carry personal data only where a purpose check allowed it.
+
+use std::collections::BTreeMap;
+
+use pdv_core::access::Grant;
+use pdv_core::consent::{ConsentDocument, ConsentKind, ConsentState, Evidence, Representative};
+use pdv_core::law::BasisKind;
+use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
+use serde::{Deserialize, Serialize};
+
+/// Who is acting. Issue-by-issue this grows into staff users and API keys; today it is a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn new(name: impl Into<String>) -> Actor {
+        Actor(name.into())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubject {
+    pub kind: String,
+    /// `email` and/or `phone`, for finding the subject later.
+    #[serde(default)]
+    pub identifiers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectCreated {
+    pub id: SubjectId,
+    pub kind: String,
+    pub created_at: jiff::Timestamp,
+    pub identifiers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecord {
+    pub category: String,
+    /// The purpose the data is collected for.
+    pub purpose: String,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// `subject` (default), `third_party` or `automatic`.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordCreated {
+    pub id: RecordId,
+    pub subject: SubjectId,
+    pub category: String,
+    pub fields: Vec<String>,
+    pub created_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsent {
+    pub purposes: Vec<String>,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    pub channel: String,
+    pub evidence: Evidence,
+    pub document: ConsentDocument,
+    #[serde(default)]
+    pub valid_until: Option<jiff::civil::Date>,
+    #[serde(default)]
+    pub representative: Option<Representative>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdraw {
+    /// The channel the withdrawal came through.
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentView {
+    pub id: ConsentId,
+    pub kind: ConsentKind,
+    pub state: ConsentState,
+    pub purposes: Vec<String>,
+    pub recipients: Vec<String>,
+    pub channel: String,
+    pub document: ConsentDocument,
+    pub policy_version: String,
+    pub given_at: jiff::Timestamp,
+    pub valid_until: Option<jiff::civil::Date>,
+    pub withdrawn_at: Option<jiff::Timestamp>,
+    pub withdrawal_channel: Option<String>,
+}
+
+/// The answer to a withdrawal: the consent, and the purposes that stop at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Withdrawn {
+    pub consent: ConsentView,
+    /// Purposes with no other consent in force: any later use for them is refused.
+    pub stopped_purposes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContract {
+    /// The contract's number or other reference in the operator's systems.
+    pub reference: String,
+    pub concluded_on: jiff::civil::Date,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terminate {
+    pub terminated_on: jiff::civil::Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    pub id: ContractId,
+    pub reference: String,
+    pub concluded_on: jiff::civil::Date,
+    pub terminated_on: Option<jiff::civil::Date>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBlock {
+    /// A category to block; all of the subject's data when absent.
+    #[serde(default)]
+    pub category: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lift {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockView {
+    pub id: BlockId,
+    pub category: Option<String>,
+    pub reason: String,
+    pub placed_at: jiff::Timestamp,
+    pub lifted_at: Option<jiff::Timestamp>,
+    pub lift_reason: Option<String>,
+}
+
+/// A subject's file without personal data values: what exists, not what it says.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectSummary {
+    pub id: SubjectId,
+    pub kind: String,
+    pub created_at: jiff::Timestamp,
+    pub identifiers: Vec<String>,
+    pub records: BTreeMap<String, u64>,
+    pub consents: Vec<ConsentView>,
+    pub contracts: Vec<ContractView>,
+    pub blocks: Vec<BlockView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataQuery {
+    pub purpose: String,
+    /// Categories wanted; all the purpose allows when empty.
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// Personal data released for a purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataView {
+    pub subject: SubjectId,
+    pub purpose: String,
+    pub basis: BasisKind,
+    pub categories: Vec<String>,
+    pub records: Vec<RecordView>,
+}
+
+impl DataView {
+    pub(crate) fn new(
+        subject: SubjectId,
+        purpose: &str,
+        grant: Grant,
+        records: Vec<RecordView>,
+    ) -> DataView {
+        DataView {
+            subject,
+            purpose: purpose.to_string(),
+            basis: grant.basis,
+            categories: grant.categories,
+            records,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub id: RecordId,
+    pub category: String,
+    pub source: String,
+    pub created_at: jiff::Timestamp,
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindSubject {
+    /// `email` or `phone`.
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundSubjects {
+    pub subjects: Vec<SubjectId>,
+}
