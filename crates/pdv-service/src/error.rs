@@ -61,6 +61,11 @@ impl ServiceError {
         ServiceError::Invalid(vec![Problem::new(field, code, message)])
     }
 
+    /// Whether the whole command may simply be retried (the database was busy).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Retryable(_)))
+    }
+
     /// A stable machine code for the error.
     pub fn code(&self) -> &'static str {
         match self {

@@ -8,12 +8,14 @@
 
 mod audit_log;
 mod clock;
+mod demo;
 mod error;
 mod vault;
 mod views;
 
 pub use audit_log::AuditReport;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use demo::DemoSummary;
 pub use error::{Problem, ServiceError, ServiceResult};
 pub use vault::*;
 pub use views::*;

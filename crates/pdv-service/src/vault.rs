@@ -98,6 +98,11 @@ impl Vault {
         &self.store
     }
 
+    /// The operator's civil date now.
+    pub(crate) fn today(&self) -> jiff::civil::Date {
+        civil_today(self.clock.now(), self.p())
+    }
+
     pub(crate) fn keyring(&self) -> &Keyring {
         &self.keyring
     }

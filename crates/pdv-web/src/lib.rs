@@ -1,1 +1,42 @@
-//! pdv-web
+//! The HTTP face of pdvault: the JSON API under `/api/v1`, errors as RFC 9457
+//! `application/problem+json` with a stable `code` and the offending `field`.
+//!
+//! This is the only crate that knows HTTP. Handlers parse the request at the boundary (JSON with
+//! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
+//! error into a response. No handler touches the store or the keys.
+
+mod extract;
+mod problem;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use pdv_service::Vault;
+use tower_http::trace::TraceLayer;
+
+pub use problem::ApiError;
+
+/// The largest request body accepted; personal-data records are small, and a bound keeps a
+/// client from exhausting memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Builds the application router.
+pub fn router(vault: Arc<Vault>) -> Router {
+    routes::api()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(vault)
+}
+
+/// Serves the router on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    vault: Arc<Vault>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(vault))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,140 @@
+//! Errors as RFC 9457 problem details. Every error response has a stable machine `code`, a human
+//! `detail` in Russian, and, where one field is at fault, `field`; validation errors list every
+//! problem in `errors`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pdv_service::{Problem, ServiceError};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+struct Body {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    code: String,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<Problem>,
+}
+
+/// An error on its way to becoming an HTTP response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    detail: String,
+    field: Option<String>,
+    errors: Vec<Problem>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let code = e.code();
+        match e {
+            ServiceError::Invalid(problems) => {
+                let detail = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: code.to_string(),
+                    detail,
+                    field: problems.first().map(|p| p.field.clone()),
+                    errors: problems,
+                }
+            }
+            ServiceError::Denied(denial) => {
+                ApiError::new(StatusCode::FORBIDDEN, denial.code(), denial.message())
+                    .field(denial.field())
+            }
+            ServiceError::NotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, e.to_string())
+            }
+            ServiceError::Conflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, code, e.to_string())
+            }
+            other if other.is_retryable() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "база данных занята, повторите запрос",
+            ),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    other.code(),
+                    other.to_string(),
+                )
+            }
+        }
+    }
+}
+
+fn title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Некорректный запрос",
+        403 => "Обработка запрещена",
+        404 => "Не найдено",
+        405 => "Метод не поддерживается",
+        409 => "Конфликт",
+        413 => "Слишком большой запрос",
+        415 => "Неподдерживаемый формат",
+        422 => "Запрос отклонён",
+        503 => "Сервис временно недоступен",
+        _ => "Внутренняя ошибка",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            kind: format!("urn:pdvault:problem:{}", self.code),
+            title: title(self.status),
+            status: self.status.as_u16(),
+            code: self.code,
+            detail: self.detail,
+            field: self.field,
+            errors: self.errors,
+        };
+        let json =
+            serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
+        let mut response = (self.status, json).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

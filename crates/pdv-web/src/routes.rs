@@ -1,0 +1,294 @@
+//! The API's routes, one function per endpoint. Each parses its input, calls one `Vault`
+//! command as the acting integration, and returns JSON or a problem.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
+use pdv_service::*;
+use serde_json::json;
+
+use crate::extract::{ApiJson, parse_id};
+use crate::problem::ApiError;
+
+type AppState = Arc<Vault>;
+type ApiResult<T> = Result<T, ApiError>;
+
+pub(crate) fn api() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/v1/policy", get(policy))
+        .route("/api/v1/subjects", post(create_subject))
+        .route("/api/v1/subjects/search", post(find_subjects))
+        .route("/api/v1/subjects/{subject}", get(subject_summary))
+        .route("/api/v1/subjects/{subject}/records", post(add_record))
+        .route("/api/v1/subjects/{subject}/data", get(read_data))
+        .route("/api/v1/subjects/{subject}/consents", post(record_consent))
+        .route(
+            "/api/v1/subjects/{subject}/consents/{consent}/withdraw",
+            post(withdraw_consent),
+        )
+        .route(
+            "/api/v1/subjects/{subject}/consents/{consent}/evidence",
+            get(consent_evidence),
+        )
+        .route("/api/v1/subjects/{subject}/contracts", post(add_contract))
+        .route(
+            "/api/v1/subjects/{subject}/contracts/{contract}/terminate",
+            post(terminate_contract),
+        )
+        .route("/api/v1/subjects/{subject}/blocks", post(place_block))
+        .route(
+            "/api/v1/subjects/{subject}/blocks/{block}/lift",
+            post(lift_block),
+        )
+        .route("/api/v1/audit/verify", get(verify_audit))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Until authentication arrives every API call acts as the integration `api`.
+fn actor() -> Actor {
+    Actor::new("api")
+}
+
+fn subject_id(raw: &str) -> ApiResult<SubjectId> {
+    parse_id(raw, "subject", SubjectId)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "такого адреса в API нет; список — в README",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "этот метод для адреса не поддерживается",
+    )
+}
+
+async fn health(State(vault): State<AppState>) -> impl IntoResponse {
+    Json(
+        json!({ "status": "ok", "backend": vault.store().backend(), "policy_version": vault.policy().policy.policy.version.as_str() }),
+    )
+}
+
+async fn policy(State(vault): State<AppState>) -> impl IntoResponse {
+    let loaded = vault.policy();
+    let p = &loaded.policy;
+    Json(json!({
+        "version": p.policy.version.as_str(),
+        "published": p.policy.published.to_string(),
+        "fingerprint": loaded.fingerprint,
+        "operator": { "name": p.operator.full_name, "short_name": p.operator.short_name, "inn": p.operator.inn.as_str(), "ogrn": p.operator.ogrn.as_str(), "address": p.operator.address, "site": p.operator.site.as_str(), "time_zone": p.operator.time_zone.as_str() },
+        "subject_kinds": p.subject_kinds.iter().map(|s| json!({ "id": s.id.as_str(), "title": s.title })).collect::<Vec<_>>(),
+        "channels": p.channels.iter().map(|c| json!({ "id": c.id.as_str(), "title": c.title, "accepts_requests": c.accepts_requests })).collect::<Vec<_>>(),
+        "categories": p.categories.iter().map(|c| json!({
+            "id": c.id.as_str(),
+            "title": c.title,
+            "subjects": c.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "fields": c.fields.iter().map(|f| json!({ "id": f.id.as_str(), "title": f.title, "type": f.field_type.as_str(), "values": f.values })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "purposes": p.purposes.iter().map(|x| json!({
+            "id": x.id.as_str(),
+            "title": x.title,
+            "basis": p.basis_kind(x).as_str(),
+            "marketing": x.marketing,
+            "categories": x.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "subjects": x.subjects.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "recipients": p.processors.iter().chain(&p.recipients).map(|t| json!({ "id": t.id.as_str(), "name": t.name, "purposes": t.purposes.iter().map(|c| c.as_str()).collect::<Vec<_>>() })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn create_subject(
+    State(vault): State<AppState>,
+    ApiJson(input): ApiJson<NewSubject>,
+) -> ApiResult<impl IntoResponse> {
+    let created = vault.create_subject(&actor(), input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn find_subjects(
+    State(vault): State<AppState>,
+    ApiJson(input): ApiJson<FindSubject>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(vault.find_subjects(&actor(), input).await?))
+}
+
+async fn subject_summary(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        vault
+            .subject_summary(&actor(), subject_id(&subject)?)
+            .await?,
+    ))
+}
+
+async fn add_record(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    ApiJson(input): ApiJson<NewRecord>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(vault.add_record(&actor(), subject, input).await?),
+    ))
+}
+
+async fn read_data(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !matches!(k.as_str(), "purpose" | "categories"))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_parameter",
+            format!("неизвестный параметр «{unknown}»: допустимы purpose и categories"),
+        )
+        .field(unknown.clone()));
+    }
+    let purpose = params
+        .get("purpose")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "purpose_required",
+                "укажите цель обработки: ?purpose=…",
+            )
+            .field("purpose")
+        })?;
+    let categories = params
+        .get("categories")
+        .map(|c| {
+            c.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(
+        vault
+            .read_data(
+                &actor(),
+                subject,
+                DataQuery {
+                    purpose: purpose.clone(),
+                    categories,
+                },
+            )
+            .await?,
+    ))
+}
+
+async fn record_consent(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    ApiJson(input): ApiJson<NewConsent>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(vault.record_consent(&actor(), subject, input).await?),
+    ))
+}
+
+async fn withdraw_consent(
+    State(vault): State<AppState>,
+    Path((subject, consent)): Path<(String, String)>,
+    ApiJson(input): ApiJson<Withdraw>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    let consent = parse_id(&consent, "consent", ConsentId)?;
+    Ok(Json(
+        vault
+            .withdraw_consent(&actor(), subject, consent, input)
+            .await?,
+    ))
+}
+
+async fn consent_evidence(
+    State(vault): State<AppState>,
+    Path((subject, consent)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    let consent = parse_id(&consent, "consent", ConsentId)?;
+    let (evidence, representative) = vault.consent_evidence(&actor(), subject, consent).await?;
+    Ok(Json(
+        json!({ "consent": consent, "evidence": evidence, "representative": representative }),
+    ))
+}
+
+async fn add_contract(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    ApiJson(input): ApiJson<NewContract>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(vault.add_contract(&actor(), subject, input).await?),
+    ))
+}
+
+async fn terminate_contract(
+    State(vault): State<AppState>,
+    Path((subject, contract)): Path<(String, String)>,
+    ApiJson(input): ApiJson<Terminate>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    let contract = parse_id(&contract, "contract", ContractId)?;
+    Ok(Json(
+        vault
+            .terminate_contract(&actor(), subject, contract, input)
+            .await?,
+    ))
+}
+
+async fn place_block(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    ApiJson(input): ApiJson<NewBlock>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(vault.place_block(&actor(), subject, input).await?),
+    ))
+}
+
+async fn lift_block(
+    State(vault): State<AppState>,
+    Path((subject, block)): Path<(String, String)>,
+    ApiJson(input): ApiJson<Lift>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    let block = parse_id(&block, "block", BlockId)?;
+    Ok(Json(
+        vault.lift_block(&actor(), subject, block, input).await?,
+    ))
+}
+
+async fn verify_audit(State(vault): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(vault.verify_audit().await?))
+}
