@@ -1,0 +1,537 @@
+//! HTTP tests: a real server on a loopback socket, a fresh SQLite database and master key per
+//! test, driven with reqwest as an integration would drive it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pdv_core::Policy;
+use pdv_crypto::MasterKey;
+use pdv_service::{FixedClock, Vault};
+use pdv_store::Store;
+use pdv_store_sqlite::SqliteStore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn policy_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../policies")
+        .join(name)
+}
+
+/// Starts a server for the shipped policy `name` on a random port.
+async fn spawn_app(name: &str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.unwrap());
+    let path = policy_path(name);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let policy = Policy::from_toml(name, &source).unwrap_or_else(|e| panic!("{e}"));
+    let clock = Arc::new(FixedClock::new("2026-03-02T07:00:00Z".parse().unwrap()));
+    let vault = Vault::open(store, Arc::new(policy), &MasterKey::generate(), clock)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(pdv_web::serve(
+        listener,
+        Arc::new(vault),
+        std::future::pending(),
+    ));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn subject(&self, kind: &str) -> String {
+        let (status, body) = self.post("/api/v1/subjects", json!({ "kind": kind, "identifiers": { "email": "Anna@Example.RU", "phone": "8 (916) 555-12-34" } })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    async fn audit_intact(&self) -> u64 {
+        let (status, report) = self.get("/api/v1/audit/verify").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(report["intact"], true, "{report}");
+        report["events"].as_u64().unwrap()
+    }
+}
+
+fn sha(text: &str) -> String {
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn web_consent(purposes: &[&str]) -> Value {
+    json!({
+        "purposes": purposes,
+        "channel": "site",
+        "evidence": { "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "form_id": "subscribe" },
+        "document": { "id": "consent-marketing", "version": "1", "sha256": sha("текст согласия") }
+    })
+}
+
+fn assert_problem(
+    status: StatusCode,
+    body: &Value,
+    want_status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], want_status.as_u16(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        assert_eq!(body["field"], field, "{body}");
+    }
+}
+
+/// The whole slice — subject, contract, data, consent, use, withdrawal, refusal, proof — for
+/// both shipped operators.
+#[tokio::test]
+async fn slice_works_for_both_policies() {
+    for (policy, kind) in [("lider.toml", "buyer"), ("konekt.toml", "subscriber")] {
+        let app = spawn_app(policy).await;
+        let sid = app.subject(kind).await;
+
+        // Contract data before a contract exists has no basis.
+        let contacts = json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "anna@example.ru", "phone": "+7 916 555 12 34" } });
+        let (status, body) = app
+            .post(&format!("/api/v1/subjects/{sid}/records"), contacts.clone())
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::FORBIDDEN,
+            "no_contract",
+            Some("purpose"),
+        );
+
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/subjects/{sid}/contracts"),
+                json!({ "reference": "Д-1", "concluded_on": "2026-03-01" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}: {body}");
+        let (status, body) = app
+            .post(&format!("/api/v1/subjects/{sid}/records"), contacts)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}: {body}");
+
+        let (status, consent) = app
+            .post(
+                &format!("/api/v1/subjects/{sid}/consents"),
+                web_consent(&["marketing"]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}: {consent}");
+        assert_eq!(consent["kind"], "marketing");
+        assert_eq!(consent["state"], "given");
+        assert_eq!(consent["policy_version"], "1.0");
+        let cid = consent["id"].as_str().unwrap();
+
+        let profile = json!({ "category": "marketing_profile", "purpose": "marketing", "fields": { "marketing_email": "anna@example.ru" } });
+        let (status, body) = app
+            .post(&format!("/api/v1/subjects/{sid}/records"), profile)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}: {body}");
+
+        let (status, data) = app
+            .get(&format!("/api/v1/subjects/{sid}/data?purpose=marketing"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{policy}: {data}");
+        assert_eq!(data["basis"], "consent");
+        assert_eq!(
+            data["records"][0]["fields"]["marketing_email"],
+            "anna@example.ru"
+        );
+        // Minimisation: the contract's contacts are not released for marketing.
+        assert_eq!(data["records"].as_array().unwrap().len(), 1, "{data}");
+
+        let (status, w) = app
+            .post(
+                &format!("/api/v1/subjects/{sid}/consents/{cid}/withdraw"),
+                json!({ "channel": "email" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{policy}: {w}");
+        assert_eq!(w["consent"]["state"], "withdrawn");
+        assert_eq!(w["stopped_purposes"], json!(["marketing"]));
+
+        // The very next use for marketing is refused; contract data is still served.
+        let (status, body) = app
+            .get(&format!("/api/v1/subjects/{sid}/data?purpose=marketing"))
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::FORBIDDEN,
+            "no_consent",
+            Some("purpose"),
+        );
+        let (status, data) = app
+            .get(&format!(
+                "/api/v1/subjects/{sid}/data?purpose=contract&categories=contacts"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{data}");
+        assert_eq!(data["records"][0]["fields"]["phone"], "+79165551234");
+
+        // A second withdrawal is a conflict, not a silent success.
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/subjects/{sid}/consents/{cid}/withdraw"),
+                json!({ "channel": "email" }),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::CONFLICT,
+            "already_withdrawn",
+            None,
+        );
+
+        // Proof: the evidence is kept, and the chain holds every step, refusals included.
+        let (status, ev) = app
+            .get(&format!("/api/v1/subjects/{sid}/consents/{cid}/evidence"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ev}");
+        assert_eq!(ev["evidence"]["ip"], "203.0.113.7");
+        assert!(app.audit_intact().await >= 10);
+    }
+}
+
+#[tokio::test]
+async fn find_by_email_or_phone_in_any_spelling() {
+    let app = spawn_app("lider.toml").await;
+    let sid = app.subject("buyer").await;
+    for (kind, value) in [
+        ("email", "anna@example.ru"),
+        ("email", " ANNA@example.ru"),
+        ("phone", "+79165551234"),
+        ("phone", "9165551234"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/subjects/search",
+                json!({ "kind": kind, "value": value }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["subjects"], json!([sid]), "{kind} {value}");
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/subjects/search",
+            json!({ "kind": "email", "value": "nobody@example.ru" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["subjects"].clone()),
+        (StatusCode::OK, json!([]))
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/subjects/search",
+            json!({ "kind": "passport", "value": "1" }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_identifier",
+        Some("kind"),
+    );
+}
+
+#[tokio::test]
+async fn blocked_data_is_kept_but_not_served() {
+    let app = spawn_app("lider.toml").await;
+    let sid = app.subject("buyer").await;
+    app.post(
+        &format!("/api/v1/subjects/{sid}/contracts"),
+        json!({ "reference": "Д-2", "concluded_on": "2026-03-01" }),
+    )
+    .await;
+    let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "a@example.ru" } })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, block) = app
+        .post(
+            &format!("/api/v1/subjects/{sid}/blocks"),
+            json!({ "category": "contacts", "reason": "обращение № 7: оспаривается точность" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{block}");
+    let (status, body) = app
+        .get(&format!(
+            "/api/v1/subjects/{sid}/data?purpose=contract&categories=contacts"
+        ))
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::FORBIDDEN,
+        "blocked",
+        Some("categories"),
+    );
+    let bid = block["id"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/subjects/{sid}/blocks/{bid}/lift"),
+            json!({ "reason": "данные подтверждены" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .get(&format!(
+            "/api/v1/subjects/{sid}/data?purpose=contract&categories=contacts"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Every kind of bad input gets a 4xx problem naming the field, and none of them changes state.
+#[tokio::test]
+async fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let app = spawn_app("lider.toml").await;
+    let sid = app.subject("buyer").await;
+    app.post(
+        &format!("/api/v1/subjects/{sid}/contracts"),
+        json!({ "reference": "Д-3", "concluded_on": "2026-03-01" }),
+    )
+    .await;
+    let events_before = app.audit_intact().await;
+    let records = format!("/api/v1/subjects/{sid}/records");
+
+    // Malformed JSON and wrong content type.
+    let r = app
+        .client
+        .post(format!("{}{records}", app.base))
+        .header("content-type", "application/json")
+        .body("{\"category\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "malformed_json");
+    let r = app
+        .client
+        .post(format!("{}{records}", app.base))
+        .body("category=contacts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Wrong types name the path of the field.
+    let (s, b) = app
+        .post(
+            &records,
+            json!({ "category": "contacts", "purpose": "contract", "fields": "x" }),
+        )
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        Some("fields"),
+    );
+    let (s, b) = app
+        .post(
+            &records,
+            json!({ "category": "contacts", "purpose": "contract", "fields": {}, "extra": 1 }),
+        )
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        None,
+    );
+
+    // Unknown category, field, purpose; a bad value; special categories in any disguise.
+    let (s, b) = app
+        .post(
+            &records,
+            json!({ "category": "wishes", "purpose": "contract", "fields": { "x": "y" } }),
+        )
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_category",
+        Some("category"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "contacts", "purpose": "contract", "fields": { "telegram": "@anna" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_field",
+        Some("fields.telegram"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "contacts", "purpose": "contract", "fields": { "phone": "позвоните мне" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("fields.phone"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "contacts", "purpose": "contract", "fields": { "health_status": "здоров" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "special_category_refused",
+        Some("fields.health_status"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "biometric_templates", "purpose": "contract", "fields": { "x": "y" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "special_category_refused",
+        Some("category"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "contacts", "purpose": "sell_to_anyone", "fields": { "email": "a@example.ru" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::FORBIDDEN,
+        "unknown_purpose",
+        Some("purpose"),
+    );
+    let (s, b) = app.post(&records, json!({ "category": "contacts", "purpose": "marketing", "fields": { "email": "a@example.ru" } })).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::FORBIDDEN,
+        "category_not_allowed",
+        Some("categories"),
+    );
+
+    // Consents without evidence, or bundling marketing with other purposes, are refused.
+    let consents = format!("/api/v1/subjects/{sid}/consents");
+    let mut no_evidence = web_consent(&["marketing"]);
+    no_evidence["evidence"] = json!({});
+    let (s, b) = app.post(&consents, no_evidence).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_consent",
+        Some("evidence.ip"),
+    );
+    let (s, b) = app
+        .post(&consents, web_consent(&["marketing", "loyalty"]))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["errors"].as_array().unwrap().iter().any(
+            |e| e["field"] == "purposes" && e["message"].as_str().unwrap().contains("отдельно")
+        ),
+        "{b}"
+    );
+    let (s, b) = app.post(&consents, web_consent(&["contract"])).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_consent",
+        Some("purposes[0]"),
+    );
+
+    // Unknown subjects and ids, oversized bodies, unknown routes.
+    let (s, b) = app.post("/api/v1/subjects/01890000-0000-7000-8000-000000000000/records", json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "a@example.ru" } })).await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "not_found", None);
+    let (s, b) = app.get("/api/v1/subjects/not-an-id").await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+        Some("subject"),
+    );
+    let huge = "я".repeat(70_000);
+    let (s, b) = app
+        .post(
+            &records,
+            json!({ "category": "contacts", "purpose": "contract", "fields": { "email": huge } }),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None);
+    let (s, b) = app
+        .post("/api/v1/subjects", json!({ "kind": "alien" }))
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_subject_kind",
+        Some("kind"),
+    );
+    let (s, b) = app.get(&format!("/api/v1/subjects/{sid}/data")).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "purpose_required",
+        Some("purpose"),
+    );
+    let (s, b) = app.get("/api/v1/nowhere").await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "no_route", None);
+
+    // Nothing was stored; only the purpose-check refusals were audited.
+    let (_, summary) = app.get(&format!("/api/v1/subjects/{sid}")).await;
+    assert_eq!(summary["records"], json!({}), "{summary}");
+    assert_eq!(summary["consents"], json!([]), "{summary}");
+    let events_after = app.audit_intact().await;
+    assert_eq!(
+        events_after,
+        events_before + 3,
+        "two refused collections (purpose checks) and one summary read"
+    );
+}
