@@ -236,7 +236,7 @@ mod tests {
             operation: Operation::Extraction,
             purpose: Some("order".into()),
             subject: Some(SubjectId::from_bytes([i as u8; 16])),
-            outcome: if i % 3 == 0 {
+            outcome: if i.is_multiple_of(3) {
                 Outcome::Denied
             } else {
                 Outcome::Done

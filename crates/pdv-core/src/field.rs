@@ -144,7 +144,7 @@ impl FieldSpec<'_> {
                 .map(|e| e.as_str().to_string())
                 .map_err(|e| ValueError(e.to_string())),
             FieldType::Enum => {
-                if self.values.iter().any(|v| *v == text) {
+                if self.values.contains(&text) {
                     Ok(text)
                 } else {
                     Err(ValueError(format!(

@@ -116,7 +116,7 @@ impl Vault {
                 "{}.{}{}@example.ru",
                 LAST_LATIN[n],
                 i,
-                if i % 2 == 0 { "a" } else { "b" }
+                if i.is_multiple_of(2) { "a" } else { "b" }
             );
             let phone = format!("+7916{:07}", 1_000_000 + i * 7919 % 8_999_999);
             let created = self
@@ -174,7 +174,7 @@ impl Vault {
                     .map(|p| p.id.to_string())
                     .collect()
             };
-            for (marketing, wanted) in [(false, true), (true, i % 2 == 0)] {
+            for (marketing, wanted) in [(false, true), (true, i.is_multiple_of(2))] {
                 let purposes = consent_purposes(marketing);
                 if !wanted || purposes.is_empty() {
                     continue;
@@ -225,7 +225,7 @@ impl Vault {
             {
                 let wanted = vec![category.id.to_string()];
                 let purpose = policy.purposes.iter().find(|p| {
-                    p.categories.iter().any(|c| *c == category.id)
+                    p.categories.contains(&category.id)
                         && access::decide(
                             &policy,
                             &facts,
@@ -289,7 +289,7 @@ fn demo_kinds(policy: &Policy) -> Vec<String> {
         .iter()
         .filter(|k| {
             policy.purposes.iter().any(|p| {
-                p.subjects.iter().any(|s| *s == k.id)
+                p.subjects.contains(&k.id)
                     && matches!(
                         policy.basis_kind(p),
                         BasisKind::Contract | BasisKind::Consent
@@ -305,7 +305,7 @@ fn demo_value(field: &Field, i: usize, email: &str, phone: &str) -> serde_json::
     let n = i % 10;
     let id = field.id.as_str();
     let text = match field.field_type {
-        FieldType::Boolean => return Bool(i % 2 == 0),
+        FieldType::Boolean => return Bool(i.is_multiple_of(2)),
         FieldType::Email => email.to_string(),
         FieldType::Phone => phone.to_string(),
         FieldType::Text if id.contains("last_name") || id == "surname" => LAST[n].to_string(),

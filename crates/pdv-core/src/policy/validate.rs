@@ -356,7 +356,7 @@ impl Validator {
                 .help("перечислите categories, которые нужны для этой цели (ст. 5 ч. 5)"),
             );
         }
-        if purpose.incompatible_with.iter().any(|x| *x == purpose.id) {
+        if purpose.incompatible_with.contains(&purpose.id) {
             self.out.push(Diagnostic::error(
                 Some(purpose.id.span()),
                 format!("цель «{}» объявлена несовместимой сама с собой", purpose.id),
@@ -402,10 +402,7 @@ impl Validator {
 
     fn retention_coverage(&mut self, p: &Policy) {
         for c in &p.categories {
-            let covered = p
-                .retention
-                .iter()
-                .any(|r| r.categories.iter().any(|x| *x == c.id));
+            let covered = p.retention.iter().any(|r| r.categories.contains(&c.id));
             if !covered {
                 self.out.push(
                     Diagnostic::warning(Some(c.id.span()), format!("категория «{}» не покрыта ни одним правилом хранения", c.id))
