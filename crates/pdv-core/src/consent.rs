@@ -266,3 +266,119 @@ fn check_evidence(kind: ChannelKind, e: &Evidence, problems: &mut Vec<ConsentPro
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::from_toml("t.toml", include_str!("policy/testdata/minimal.toml"))
+            .unwrap()
+            .policy
+    }
+
+    fn terms(purposes: &[&str]) -> ConsentTerms {
+        ConsentTerms {
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+            recipients: vec![],
+            channel: "site".into(),
+            evidence: Evidence {
+                ip: Some("203.0.113.1".into()),
+                user_agent: Some("UA".into()),
+                form_id: Some("form".into()),
+                ..Default::default()
+            },
+            document: ConsentDocument {
+                id: "c".into(),
+                version: "1".into(),
+                sha256: "a".repeat(64),
+            },
+            valid_until: None,
+            representative: None,
+        }
+    }
+
+    fn today() -> jiff::civil::Date {
+        jiff::civil::date(2026, 3, 2)
+    }
+
+    fn fields(result: Result<ConsentKind, Vec<ConsentProblem>>) -> Vec<String> {
+        result.unwrap_err().into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn a_complete_web_consent_is_accepted_with_its_kind() {
+        assert_eq!(
+            check_terms(&policy(), "buyer", &terms(&["marketing"]), today()),
+            Ok(ConsentKind::Marketing)
+        );
+    }
+
+    #[test]
+    fn evidence_must_match_the_channel() {
+        let mut t = terms(&["marketing"]);
+        t.evidence = Evidence::default();
+        assert_eq!(
+            fields(check_terms(&policy(), "buyer", &t, today())),
+            ["evidence.ip", "evidence.user_agent", "evidence.form_id"]
+        );
+        t.evidence.ip = Some("not an ip".into());
+        t.evidence.user_agent = Some("UA".into());
+        t.evidence.form_id = Some("f".into());
+        assert_eq!(
+            fields(check_terms(&policy(), "buyer", &t, today())),
+            ["evidence.ip"]
+        );
+    }
+
+    #[test]
+    fn purposes_must_rest_on_consent_and_cover_the_subject() {
+        assert_eq!(
+            fields(check_terms(&policy(), "buyer", &terms(&["order"]), today())),
+            ["purposes[0]"]
+        );
+        assert_eq!(
+            fields(check_terms(
+                &policy(),
+                "buyer",
+                &terms(&["nothing"]),
+                today()
+            )),
+            ["purposes[0]"]
+        );
+        assert_eq!(
+            fields(check_terms(
+                &policy(),
+                "stranger",
+                &terms(&["marketing"]),
+                today()
+            )),
+            ["purposes[0]"]
+        );
+        assert_eq!(
+            fields(check_terms(&policy(), "buyer", &terms(&[]), today())),
+            ["purposes"]
+        );
+    }
+
+    #[test]
+    fn document_expiry_and_representative_are_checked() {
+        let mut t = terms(&["marketing"]);
+        t.document.sha256 = "xyz".into();
+        t.valid_until = Some(today());
+        t.representative = Some(Representative {
+            name: "Иванов И. И.".into(),
+            authority: " ".into(),
+        });
+        t.channel = "fax".into();
+        assert_eq!(
+            fields(check_terms(&policy(), "buyer", &t, today())),
+            [
+                "channel",
+                "document.sha256",
+                "valid_until",
+                "representative"
+            ]
+        );
+    }
+}
