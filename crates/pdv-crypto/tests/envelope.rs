@@ -208,3 +208,34 @@ fn debug_output_is_redacted() {
     assert_eq!(format!("{keyring:?}"), "Keyring(<redacted>)");
     assert_eq!(format!("{data_key:?}"), "DataKey(<redacted>)");
 }
+
+#[test]
+fn audit_head_seal_binds_sequence_hash_and_key() {
+    let master = pdv_crypto::MasterKey::generate();
+    let ring = master.keyring();
+    let hash = [7u8; 32];
+    let seal = ring.seal_audit_head(42, &hash);
+    assert!(ring.verify_audit_seal(42, &hash, &seal));
+    assert!(
+        !ring.verify_audit_seal(41, &hash, &seal),
+        "another sequence number must not verify"
+    );
+    assert!(
+        !ring.verify_audit_seal(42, &[8u8; 32], &seal),
+        "another head hash must not verify"
+    );
+    assert!(
+        !ring.verify_audit_seal(42, &hash, &seal[..31]),
+        "a truncated seal must not verify"
+    );
+    let other = pdv_crypto::MasterKey::generate().keyring();
+    assert!(
+        !other.verify_audit_seal(42, &hash, &seal),
+        "a seal from another key must not verify"
+    );
+    assert_ne!(
+        ring.seal_audit_head(42, &hash),
+        ring.blind_index("audit", "42"),
+        "the seal key is separate from the blind-index key"
+    );
+}
