@@ -230,9 +230,7 @@ mod tests {
     use super::*;
 
     fn policy() -> Policy {
-        Policy::from_toml("t.toml", include_str!("policy/testdata/minimal.toml"))
-            .unwrap()
-            .policy
+        crate::policy::test_fixture()
     }
 
     fn buyer() -> SubjectFacts {

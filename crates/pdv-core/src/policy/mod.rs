@@ -162,5 +162,14 @@ fn translate_toml_error(e: &toml::de::Error) -> Diagnostic {
     }
 }
 
+/// The small policy the unit tests of this crate share.
+#[cfg(test)]
+pub(crate) fn test_fixture() -> Policy {
+    match Policy::from_toml("minimal.toml", include_str!("testdata/minimal.toml")) {
+        Ok(loaded) => loaded.policy,
+        Err(e) => panic!("the test fixture must load:\n{e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests;
