@@ -48,6 +48,10 @@ pub enum ServiceError {
     /// Stored data failed an integrity check (tampering, or a bug); nothing is served from it.
     #[error("нарушена целостность хранимых данных: {0}")]
     Integrity(String),
+    /// The request repeats one made earlier with the same idempotency key: answer with the
+    /// stored response. Nothing was changed this time.
+    #[error("повтор запроса с тем же ключом идемпотентности")]
+    Replayed(crate::views::StoredResponse),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,6 +79,7 @@ impl ServiceError {
             ServiceError::Conflict { code, .. } => code,
             ServiceError::WrongMasterKey { .. } => "wrong_master_key",
             ServiceError::Integrity(_) => "integrity_error",
+            ServiceError::Replayed(_) => "replayed",
             ServiceError::Store(StoreError::Retryable(_)) => "busy",
             ServiceError::Store(StoreError::Conflict(_)) => "conflict",
             ServiceError::Store(_) => "storage_error",

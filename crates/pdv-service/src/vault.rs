@@ -125,7 +125,7 @@ impl Vault {
     ) -> AuditRecord {
         AuditRecord {
             at_ms: self.clock.now().as_millisecond(),
-            actor: actor.0.clone(),
+            actor: actor.name.clone(),
             action: action.to_string(),
             operation: op,
             purpose: purpose.map(str::to_string),
@@ -138,9 +138,36 @@ impl Vault {
     /// Appends the events, seals the new audit head and commits: the one way a command ends.
     async fn finish(
         &self,
-        mut tx: Box<dyn Transaction>,
+        tx: Box<dyn Transaction>,
         events: Vec<AuditRecord>,
     ) -> ServiceResult<()> {
+        self.finish_with(tx, events, None::<(&Actor, &())>).await
+    }
+
+    /// Like [`Vault::finish`], and when the actor sent an idempotency key, stores `response`
+    /// under it in the same transaction, so a retry can never create a second thing.
+    async fn finish_with<T: serde::Serialize>(
+        &self,
+        mut tx: Box<dyn Transaction>,
+        events: Vec<AuditRecord>,
+        response: Option<(&Actor, &T)>,
+    ) -> ServiceResult<()> {
+        if let Some((actor, body)) = response
+            && let Some(idem) = &actor.idempotency
+        {
+            let body =
+                serde_json::to_string(body).map_err(|e| ServiceError::Integrity(e.to_string()))?;
+            tx.save_idempotent_response(
+                &idem.key,
+                &IdempotentResponse {
+                    request_hash: idem.request_hash.clone(),
+                    status: idem.status,
+                    body,
+                    created_at_ms: self.clock.now().as_millisecond(),
+                },
+            )
+            .await?;
+        }
         let mut head = None;
         for e in events {
             let chained = tx.append_audit(e).await?;
@@ -167,6 +194,30 @@ impl Vault {
     ) -> ServiceResult<T> {
         self.finish(tx, vec![event]).await?;
         Err(err)
+    }
+
+    /// Inside a create command's transaction: if the actor's idempotency key was used before,
+    /// stop with the stored response (or refuse a different request under the same key).
+    async fn replay(&self, tx: &mut dyn Transaction, actor: &Actor) -> ServiceResult<()> {
+        let Some(idem) = &actor.idempotency else {
+            return Ok(());
+        };
+        match tx.idempotent_response(&idem.key).await? {
+            None => Ok(()),
+            Some(stored) if stored.request_hash == idem.request_hash => {
+                Err(ServiceError::Replayed(StoredResponse {
+                    status: stored.status,
+                    body: stored.body,
+                }))
+            }
+            Some(_) => Err(ServiceError::Conflict {
+                code: "idempotency_key_reused",
+                message: format!(
+                    "ключ идемпотентности «{}» уже использован для другого запроса",
+                    idem.key
+                ),
+            }),
+        }
     }
 
     async fn subject_row(
@@ -248,6 +299,7 @@ impl Vault {
         let now = self.clock.now();
         let key = self.keyring.new_data_key();
         let mut tx = self.store.begin().await?;
+        self.replay(&mut *tx, actor).await?;
         tx.insert_subject(
             &SubjectRow {
                 id,
@@ -286,13 +338,15 @@ impl Vault {
             Outcome::Done,
             json!({ "kind": input.kind, "identifiers": names }),
         );
-        self.finish(tx, vec![event]).await?;
-        Ok(SubjectCreated {
+        let created = SubjectCreated {
             id,
             kind: input.kind,
             created_at: now,
             identifiers: names.into_iter().map(str::to_string).collect(),
-        })
+        };
+        self.finish_with(tx, vec![event], Some((actor, &created)))
+            .await?;
+        Ok(created)
     }
 
     /// What the purpose check needs to know about a subject, as of now.
@@ -414,6 +468,7 @@ impl Vault {
             return Err(ServiceError::Invalid(problems));
         }
         let mut tx = self.store.begin().await?;
+        self.replay(&mut *tx, actor).await?;
         let subject = self.subject_row(&mut *tx, subject_id).await?;
         if !category.subjects.iter().any(|s| *s == *subject.kind) {
             return Err(ServiceError::invalid(
@@ -475,14 +530,16 @@ impl Vault {
         .await?;
         let names: Vec<String> = values.into_iter().map(|(n, _)| n).collect();
         let event = self.record(actor, "record.add", Operation::Recording, Some(&input.purpose), Some(subject_id), Outcome::Done, json!({ "record": id, "category": category.id, "fields": names, "source": source.as_str() }));
-        self.finish(tx, vec![event]).await?;
-        Ok(RecordCreated {
+        let created = RecordCreated {
             id,
             subject: subject_id,
             category: category.id.to_string(),
             fields: names,
             created_at: now,
-        })
+        };
+        self.finish_with(tx, vec![event], Some((actor, &created)))
+            .await?;
+        Ok(created)
     }
 
     /// Releases a subject's data for a purpose, if the purpose check allows it. Allowed or not,
@@ -562,6 +619,7 @@ impl Vault {
         let now = self.clock.now();
         let today = civil_today(now, self.p());
         let mut tx = self.store.begin().await?;
+        self.replay(&mut *tx, actor).await?;
         let subject = self.subject_row(&mut *tx, subject_id).await?;
         let terms = ConsentTerms {
             purposes: input.purposes.clone(),
@@ -635,8 +693,10 @@ impl Vault {
             Outcome::Done,
             json!({ "consent": id, "kind": kind.as_str(), "purposes": input.purposes, "recipients": input.recipients, "channel": input.channel, "document": input.document.id, "document_version": input.document.version, "policy_version": row.policy_version }),
         );
-        self.finish(tx, vec![event]).await?;
-        consent_view(&row, today)
+        let view = consent_view(&row, today)?;
+        self.finish_with(tx, vec![event], Some((actor, &view)))
+            .await?;
+        Ok(view)
     }
 
     /// Withdraws a consent. From the moment this returns, no use for its purposes succeeds unless
@@ -748,6 +808,7 @@ impl Vault {
             ));
         }
         let mut tx = self.store.begin().await?;
+        self.replay(&mut *tx, actor).await?;
         self.subject_row(&mut *tx, subject_id).await?;
         let row = ContractRow {
             subject: subject_id,
@@ -767,8 +828,10 @@ impl Vault {
             Outcome::Done,
             json!({ "contract": row.id, "concluded_on": row.concluded_on }),
         );
-        self.finish(tx, vec![event]).await?;
-        contract_view(&row, today)
+        let view = contract_view(&row, today)?;
+        self.finish_with(tx, vec![event], Some((actor, &view)))
+            .await?;
+        Ok(view)
     }
 
     pub async fn terminate_contract(
@@ -848,6 +911,7 @@ impl Vault {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        self.replay(&mut *tx, actor).await?;
         self.subject_row(&mut *tx, subject_id).await?;
         let row = BlockRow {
             subject: subject_id,
@@ -868,8 +932,10 @@ impl Vault {
             Outcome::Done,
             json!({ "block": row.id, "category": row.category }),
         );
-        self.finish(tx, vec![event]).await?;
-        Ok(block_view(&row))
+        let view = block_view(&row);
+        self.finish_with(tx, vec![event], Some((actor, &view)))
+            .await?;
+        Ok(view)
     }
 
     pub async fn lift_block(

@@ -9,14 +9,46 @@ use pdv_core::law::BasisKind;
 use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
 use serde::{Deserialize, Serialize};
 
-/// Who is acting. Issue-by-issue this grows into staff users and API keys; today it is a label.
+/// Who is acting, and on which request. The name grows into staff users and API keys with the
+/// authentication issue; today it is a label.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
+pub struct Actor {
+    pub name: String,
+    /// Set when the caller sent an `Idempotency-Key`: a create command then answers a retry with
+    /// the stored response instead of creating a second thing.
+    pub idempotency: Option<Idempotency>,
+}
 
 impl Actor {
     pub fn new(name: impl Into<String>) -> Actor {
-        Actor(name.into())
+        Actor {
+            name: name.into(),
+            idempotency: None,
+        }
     }
+
+    pub fn with_idempotency(mut self, idempotency: Idempotency) -> Actor {
+        self.idempotency = Some(idempotency);
+        self
+    }
+}
+
+/// An idempotency key with a fingerprint of the request it was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// SHA-256 (hex) of the request; the same key with another request is refused.
+    pub request_hash: String,
+    /// The status the caller answers a fresh success with, replayed as is.
+    pub status: u16,
+}
+
+/// A response stored under an idempotency key and replayed on a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// The JSON body exactly as first sent.
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
 use pdv_service::*;
 use serde_json::json;
 
-use crate::extract::{ApiJson, parse_id};
+use crate::extract::{ApiJson, Creating, parse_id};
 use crate::problem::ApiError;
 
 type AppState = Arc<Vault>;
@@ -53,8 +53,29 @@ pub(crate) fn api() -> Router<AppState> {
 }
 
 /// Until authentication arrives every API call acts as the integration `api`.
-fn actor() -> Actor {
+pub(crate) fn actor() -> Actor {
     Actor::new("api")
+}
+
+/// Answers a create command: 201 with the new thing, or, for a retry with the same
+/// `Idempotency-Key`, the first answer again, marked with `Idempotent-Replayed: true`.
+fn created<T: serde::Serialize>(result: ServiceResult<T>) -> ApiResult<Response> {
+    match result {
+        Ok(value) => Ok((StatusCode::CREATED, Json(value)).into_response()),
+        Err(ServiceError::Replayed(stored)) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            Ok((
+                status,
+                [
+                    ("content-type", "application/json"),
+                    ("idempotent-replayed", "true"),
+                ],
+                stored.body,
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn subject_id(raw: &str) -> ApiResult<SubjectId> {
@@ -113,10 +134,9 @@ async fn policy(State(vault): State<AppState>) -> impl IntoResponse {
 
 async fn create_subject(
     State(vault): State<AppState>,
-    ApiJson(input): ApiJson<NewSubject>,
-) -> ApiResult<impl IntoResponse> {
-    let created = vault.create_subject(&actor(), input).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Creating { actor, input }: Creating<NewSubject>,
+) -> ApiResult<Response> {
+    created(vault.create_subject(&actor, input).await)
 }
 
 async fn find_subjects(
@@ -140,13 +160,10 @@ async fn subject_summary(
 async fn add_record(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
-    ApiJson(input): ApiJson<NewRecord>,
-) -> ApiResult<impl IntoResponse> {
+    Creating { actor, input }: Creating<NewRecord>,
+) -> ApiResult<Response> {
     let subject = subject_id(&subject)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(vault.add_record(&actor(), subject, input).await?),
-    ))
+    created(vault.add_record(&actor, subject, input).await)
 }
 
 async fn read_data(
@@ -204,13 +221,10 @@ async fn read_data(
 async fn record_consent(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
-    ApiJson(input): ApiJson<NewConsent>,
-) -> ApiResult<impl IntoResponse> {
+    Creating { actor, input }: Creating<NewConsent>,
+) -> ApiResult<Response> {
     let subject = subject_id(&subject)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(vault.record_consent(&actor(), subject, input).await?),
-    ))
+    created(vault.record_consent(&actor, subject, input).await)
 }
 
 async fn withdraw_consent(
@@ -242,13 +256,10 @@ async fn consent_evidence(
 async fn add_contract(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
-    ApiJson(input): ApiJson<NewContract>,
-) -> ApiResult<impl IntoResponse> {
+    Creating { actor, input }: Creating<NewContract>,
+) -> ApiResult<Response> {
     let subject = subject_id(&subject)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(vault.add_contract(&actor(), subject, input).await?),
-    ))
+    created(vault.add_contract(&actor, subject, input).await)
 }
 
 async fn terminate_contract(
@@ -268,13 +279,10 @@ async fn terminate_contract(
 async fn place_block(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
-    ApiJson(input): ApiJson<NewBlock>,
-) -> ApiResult<impl IntoResponse> {
+    Creating { actor, input }: Creating<NewBlock>,
+) -> ApiResult<Response> {
     let subject = subject_id(&subject)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(vault.place_block(&actor(), subject, input).await?),
-    ))
+    created(vault.place_block(&actor, subject, input).await)
 }
 
 async fn lift_block(

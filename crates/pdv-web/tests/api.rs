@@ -535,3 +535,103 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         "two refused collections (purpose checks) and one summary read"
     );
 }
+
+/// A retried create with the same Idempotency-Key returns the first answer and creates nothing
+/// more; the same key on a different request is refused.
+#[tokio::test]
+async fn idempotency_key_makes_creates_safe_to_retry() {
+    let app = spawn_app("lider.toml").await;
+    let send = |key: &'static str, body: Value| {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/subjects", app.base);
+        async move {
+            client
+                .post(url)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let body = json!({ "kind": "buyer", "identifiers": { "email": "retry@example.ru" } });
+    let first = send("k-1", body.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let events = app.audit_intact().await;
+
+    let again = send("k-1", body.clone()).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        first,
+        "the replay is the first answer, byte for byte"
+    );
+    assert_eq!(app.audit_intact().await, events, "a replay changes nothing");
+    let (_, found) = app
+        .post(
+            "/api/v1/subjects/search",
+            json!({ "kind": "email", "value": "retry@example.ru" }),
+        )
+        .await;
+    assert_eq!(
+        found["subjects"].as_array().unwrap().len(),
+        1,
+        "only one subject exists"
+    );
+
+    let other = send("k-1", json!({ "kind": "guest" })).await;
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["code"],
+        "idempotency_key_reused"
+    );
+
+    let bad = app
+        .client
+        .post(format!("{}/api/v1/subjects", app.base))
+        .header("idempotency-key", "")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["field"],
+        "Idempotency-Key"
+    );
+
+    // Keys work on nested creates too; without a key every POST creates anew.
+    let sid = first["id"].as_str().unwrap();
+    let contract = json!({ "reference": "Д-9", "concluded_on": "2026-03-01" });
+    let url = format!("{}/api/v1/subjects/{sid}/contracts", app.base);
+    let a: Value = app
+        .client
+        .post(&url)
+        .header("idempotency-key", "c-1")
+        .json(&contract)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .client
+        .post(&url)
+        .header("idempotency-key", "c-1")
+        .json(&contract)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["id"], b["id"]);
+    let (_, c) = app
+        .post(&format!("/api/v1/subjects/{sid}/contracts"), contract)
+        .await;
+    assert_ne!(a["id"], c["id"]);
+}
