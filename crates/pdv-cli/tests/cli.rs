@@ -135,9 +135,17 @@ fn tamper(dir: &Path, sql: &str) {
     });
 }
 
+/// Copies the database with its WAL files (committed data may still live in the WAL) and the key.
 fn copy_db(from: &Path, to: &Path) {
-    for name in ["pdvault.db", "pdvault.key"] {
-        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    for name in [
+        "pdvault.db",
+        "pdvault.db-wal",
+        "pdvault.db-shm",
+        "pdvault.key",
+    ] {
+        if from.join(name).exists() {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
     }
 }
 
@@ -163,6 +171,12 @@ fn audit_verify_detects_every_kind_of_tampering() {
             0,
         ),
         ("UPDATE audit_events SET seq = seq + 1000 WHERE seq = 6", 6),
+        // Wiping the whole log and its seal is caught too: an initialised database always has
+        // at least its first event.
+        (
+            "DELETE FROM audit_events; DELETE FROM meta WHERE key = 'audit_head_seal'",
+            1,
+        ),
     ];
     for (sql, bad_seq) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -174,6 +188,12 @@ fn audit_verify_detects_every_kind_of_tampering() {
         assert_eq!(report["intact"], false, "{sql}");
         if bad_seq > 0 {
             assert_eq!(report["first_bad_seq"], bad_seq, "{sql}: {report}");
+        }
+        if sql.contains("meta") {
+            assert!(
+                report["problem"].as_str().unwrap().contains("пуст"),
+                "{report}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use pdv_core::audit::{ChainBreak, Verifier};
 use serde::Serialize;
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::vault::{META_AUDIT_SEAL, Vault};
+use crate::vault::{META_AUDIT_SEAL, META_KEY_CHECK, Vault};
 
 /// The result of checking the audit log.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +57,20 @@ impl Vault {
             }
         };
         let checked = verifier.head().map_or(0, |(seq, _)| seq);
+        if checked == 0
+            && sealed_head.is_none()
+            && self.store().meta(META_KEY_CHECK).await?.is_some()
+        {
+            return Ok(AuditReport {
+                intact: false,
+                events: 0,
+                first_bad_seq: Some(1),
+                problem: Some(
+                    "журнал аудита пуст, хотя база инициализирована: события и печать удалены"
+                        .into(),
+                ),
+            });
+        }
         match verifier.finish(sealed_head, seal_ok) {
             Ok(n) => Ok(AuditReport {
                 intact: true,

@@ -61,6 +61,7 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> ServiceResult<Vault> {
         let mut tx = store.begin().await?;
+        let mut first_use = false;
         match tx.meta(META_KEY_CHECK).await? {
             Some(stored) if !master.matches_check_value(&stored) => {
                 let expected = tx.meta(META_KEY_ID).await?.unwrap_or_else(|| "?".into());
@@ -73,6 +74,7 @@ impl Vault {
             None => {
                 tx.set_meta(META_KEY_CHECK, &master.check_value()).await?;
                 tx.set_meta(META_KEY_ID, &master.key_id()).await?;
+                first_use = true;
             }
         }
         if tx.meta(META_POLICY).await?.as_deref() != Some(policy.fingerprint.as_str()) {
@@ -80,14 +82,29 @@ impl Vault {
             tx.set_meta("policy_version", &policy.policy.policy.version)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(Vault {
+        let vault = Vault {
             store,
             policy,
             keyring: master.keyring(),
             key_id: master.key_id(),
             clock,
-        })
+        };
+        if first_use {
+            // The first event of every database: from now on an empty log means a wiped log.
+            let event = vault.record(
+                &Actor::new("system"),
+                "vault.init",
+                Operation::Storage,
+                None,
+                None,
+                Outcome::Done,
+                json!({ "master_key_id": vault.key_id, "policy_version": vault.policy.policy.policy.version.as_str() }),
+            );
+            vault.finish(tx, vec![event]).await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(vault)
     }
 
     pub fn policy(&self) -> &LoadedPolicy {
