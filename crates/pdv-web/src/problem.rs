@@ -80,6 +80,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, code, e.to_string())
             }
+            // A unique key already taken in the store (e.g. two requests racing on one
+            // idempotency key) is the client's conflict, not a server failure.
+            other if other.code() == "conflict" => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "запись уже существует; повторите запрос",
+            ),
             other if other.is_retryable() => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code,
