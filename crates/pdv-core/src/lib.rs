@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod auth;
 pub mod consent;
 pub mod field;
 pub mod identifier;

@@ -14,6 +14,7 @@ mod envelope;
 mod error;
 mod keyring;
 mod master;
+pub mod secret;
 
 pub use envelope::{DataKey, FieldAad};
 pub use error::{CryptoError, MalformedKeyReason};

@@ -5,6 +5,8 @@
 //! WAL mode with `synchronous = NORMAL`, which keeps commits durable against process crashes
 //! without an fsync per commit. Migrations are embedded in the binary.
 
+mod access;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -163,6 +165,18 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)
+    }
+
+    async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>> {
+        access::session(&self.pool, token_hash).await
+    }
+
+    async fn user(&self, id: uuid::Uuid) -> StoreResult<Option<UserRow>> {
+        access::user(&self.pool, id).await
+    }
+
+    async fn api_key(&self, id: uuid::Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        access::api_key(&self.pool, id).await
     }
 }
 
@@ -624,6 +638,50 @@ impl Transaction for SqliteTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_user(&mut self, user: &UserRow) -> StoreResult<()> {
+        access::insert_user(&mut *self.tx, user).await
+    }
+
+    async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<UserRow>> {
+        access::user_by_login(&mut *self.tx, login).await
+    }
+
+    async fn users(&mut self) -> StoreResult<Vec<UserRow>> {
+        access::users(&mut *self.tx).await
+    }
+
+    async fn update_user(&mut self, user: &UserRow) -> StoreResult<bool> {
+        access::update_user(&mut *self.tx, user).await
+    }
+
+    async fn insert_session(&mut self, session: &SessionRow) -> StoreResult<()> {
+        access::insert_session(&mut *self.tx, session).await
+    }
+
+    async fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<bool> {
+        access::delete_session(&mut *self.tx, token_hash).await
+    }
+
+    async fn delete_user_sessions(&mut self, user: uuid::Uuid) -> StoreResult<u64> {
+        access::delete_user_sessions(&mut *self.tx, user).await
+    }
+
+    async fn delete_expired_sessions(&mut self, now_ms: i64) -> StoreResult<u64> {
+        access::delete_expired_sessions(&mut *self.tx, now_ms).await
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> StoreResult<()> {
+        access::insert_api_key(&mut *self.tx, key).await
+    }
+
+    async fn api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>> {
+        access::api_keys(&mut *self.tx).await
+    }
+
+    async fn revoke_api_key(&mut self, id: uuid::Uuid, at_ms: i64) -> StoreResult<bool> {
+        access::revoke_api_key(&mut *self.tx, id, at_ms).await
     }
 
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {

@@ -28,7 +28,11 @@ macro_rules! conformance_tests {
             rollback_discards_changes_and_events,
             audit_chain_is_continuous_across_transactions,
             idempotent_responses_round_trip,
-            meta_round_trips
+            meta_round_trips,
+            users_round_trip_and_logins_are_unique,
+            sessions_are_found_by_token_hash_and_end,
+            api_keys_round_trip_and_revoke_once,
+            hostile_strings_are_stored_verbatim
         );
     };
     (@each $make:path; $($name:ident),*) => {
@@ -397,4 +401,207 @@ pub async fn meta_round_trips(store: &dyn Store) {
     tx.set_meta("x", "2").await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.meta("x").await.unwrap().as_deref(), Some("2"));
+}
+
+fn user(n: u8, login: &str) -> UserRow {
+    UserRow {
+        id: uuid::Uuid::from_bytes(id(n)),
+        login: login.into(),
+        full_name: "Иванова Анна".into(),
+        role: "agent".into(),
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
+        failed_logins: 0,
+        locked_until_ms: None,
+        disabled_at_ms: None,
+        created_at_ms: 10,
+    }
+}
+
+pub async fn users_round_trip_and_logins_are_unique(store: &dyn Store) {
+    let a = user(1, "ivanova");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&a).await.unwrap();
+    tx.insert_user(&user(2, "petrov")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.user(a.id).await.unwrap(),
+        Some(a.clone()),
+        "user must read back by id"
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.user_by_login("ivanova").await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        tx.user_by_login("IVANOVA").await.unwrap(),
+        None,
+        "logins are exact"
+    );
+    let logins: Vec<String> = tx
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login)
+        .collect();
+    assert_eq!(logins, ["ivanova", "petrov"], "users are listed by login");
+    let err = tx
+        .insert_user(&user(3, "ivanova"))
+        .await
+        .expect_err("a second account with the same login must be refused");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "expected Conflict, got {err:?}"
+    );
+    drop(tx);
+
+    let mut changed = a.clone();
+    changed.failed_logins = 5;
+    changed.locked_until_ms = Some(99);
+    changed.disabled_at_ms = Some(100);
+    changed.password_hash = "new".into();
+    changed.role = "auditor".into();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.update_user(&changed).await.unwrap());
+    assert!(
+        !tx.update_user(&user(9, "nobody")).await.unwrap(),
+        "unknown user: false"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(store.user(a.id).await.unwrap(), Some(changed));
+}
+
+pub async fn sessions_are_found_by_token_hash_and_end(store: &dyn Store) {
+    let u = user(1, "ivanova");
+    let s1 = SessionRow {
+        token_hash: [1; 32],
+        user_id: u.id,
+        created_at_ms: 10,
+        expires_at_ms: 100,
+    };
+    let s2 = SessionRow {
+        token_hash: [2; 32],
+        expires_at_ms: 1_000,
+        ..s1.clone()
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.insert_session(&s1).await.unwrap();
+    tx.insert_session(&s2).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.session(&[1; 32]).await.unwrap(), Some(s1.clone()));
+    assert_eq!(store.session(&[3; 32]).await.unwrap(), None);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.delete_expired_sessions(500).await.unwrap(),
+        1,
+        "only s1 has expired"
+    );
+    assert!(
+        !tx.delete_session(&[1; 32]).await.unwrap(),
+        "s1 is already gone"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(store.session(&[2; 32]).await.unwrap(), Some(s2));
+
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_session(&s1).await.unwrap();
+    assert_eq!(tx.delete_user_sessions(u.id).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    assert_eq!(store.session(&[2; 32]).await.unwrap(), None);
+}
+
+pub async fn api_keys_round_trip_and_revoke_once(store: &dyn Store) {
+    let key = ApiKeyRow {
+        id: uuid::Uuid::from_bytes(id(1)),
+        name: "Служба доставки".into(),
+        role: "integration".into(),
+        purposes: vec!["order".into(), "delivery".into()],
+        categories: vec![],
+        secret_hash: [7; 32],
+        created_by: "user:ivanova".into(),
+        created_at_ms: 10,
+        expires_at_ms: Some(1_000),
+        revoked_at_ms: None,
+    };
+    let second = ApiKeyRow {
+        id: uuid::Uuid::from_bytes(id(2)),
+        categories: vec!["contacts".into()],
+        created_at_ms: 20,
+        expires_at_ms: None,
+        ..key.clone()
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_api_key(&key).await.unwrap();
+    tx.insert_api_key(&second).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.api_key(key.id).await.unwrap(), Some(key.clone()));
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.api_keys().await.unwrap(),
+        vec![key.clone(), second.clone()]
+    );
+    assert!(tx.revoke_api_key(key.id, 50).await.unwrap());
+    assert!(
+        !tx.revoke_api_key(key.id, 60).await.unwrap(),
+        "revoked once only"
+    );
+    assert!(
+        !tx.revoke_api_key(uuid::Uuid::from_bytes(id(9)), 60)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let revoked = store.api_key(key.id).await.unwrap().unwrap();
+    assert_eq!(
+        revoked.revoked_at_ms,
+        Some(50),
+        "the first revocation time stays"
+    );
+}
+
+/// Strings shaped like SQL injection must be stored and found as plain text.
+pub async fn hostile_strings_are_stored_verbatim(store: &dyn Store) {
+    let hostile = "x'); DROP TABLE subjects; -- \" OR 1=1 --";
+    let mut u = user(1, "hostile");
+    u.full_name = hostile.into();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.set_meta(hostile, hostile).await.unwrap();
+    tx.save_idempotent_response(
+        hostile,
+        &IdempotentResponse {
+            request_hash: hostile.into(),
+            status: 201,
+            body: hostile.into(),
+            created_at_ms: 1,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    with_subject(store, 5).await;
+    assert_eq!(store.meta(hostile).await.unwrap().as_deref(), Some(hostile));
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.user_by_login(hostile).await.unwrap(), None);
+    assert_eq!(
+        tx.user_by_login("hostile")
+            .await
+            .unwrap()
+            .unwrap()
+            .full_name,
+        hostile
+    );
+    assert_eq!(
+        tx.idempotent_response(hostile).await.unwrap().unwrap().body,
+        hostile
+    );
+    assert!(
+        tx.subject(SubjectId::from_bytes(id(5)))
+            .await
+            .unwrap()
+            .is_some(),
+        "tables intact"
+    );
 }

@@ -52,6 +52,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// A value of the store's metadata, outside any transaction.
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+
+    // Authentication runs on every request, so its lookups are plain reads outside a write
+    // transaction; all changes to accounts, sessions and keys go through a `Transaction`.
+
+    /// The session whose token has this SHA-256, expired or not.
+    async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>>;
+    async fn user(&self, id: uuid::Uuid) -> StoreResult<Option<UserRow>>;
+    async fn api_key(&self, id: uuid::Uuid) -> StoreResult<Option<ApiKeyRow>>;
 }
 
 /// One transaction. Dropping it without [`Transaction::commit`] rolls everything back.
@@ -125,6 +133,28 @@ pub trait Transaction: Send {
         key: &str,
         response: &IdempotentResponse,
     ) -> StoreResult<()>;
+
+    async fn insert_user(&mut self, user: &UserRow) -> StoreResult<()>;
+    async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<UserRow>>;
+    /// Every account, by login.
+    async fn users(&mut self) -> StoreResult<Vec<UserRow>>;
+    /// Saves the changeable columns of an account (name, role, password, lock-out state,
+    /// disabling); returns false when there is no such account.
+    async fn update_user(&mut self, user: &UserRow) -> StoreResult<bool>;
+
+    async fn insert_session(&mut self, session: &SessionRow) -> StoreResult<()>;
+    /// Ends one session; returns false when there was none with this token.
+    async fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<bool>;
+    /// Ends every session of an account (password changed, account disabled); returns how many.
+    async fn delete_user_sessions(&mut self, user: uuid::Uuid) -> StoreResult<u64>;
+    /// Forgets sessions that expired before `now_ms`; returns how many.
+    async fn delete_expired_sessions(&mut self, now_ms: i64) -> StoreResult<u64>;
+
+    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> StoreResult<()>;
+    /// Every API key, revoked ones included, oldest first.
+    async fn api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>>;
+    /// Revokes a key; returns false when it does not exist or was already revoked.
+    async fn revoke_api_key(&mut self, id: uuid::Uuid, at_ms: i64) -> StoreResult<bool>;
 
     /// Appends an event to the audit chain after the current head and returns it chained.
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent>;

@@ -114,3 +114,57 @@ pub struct IdempotentResponse {
     pub body: String,
     pub created_at_ms: i64,
 }
+
+/// A staff account. The password is stored only as an Argon2id PHC string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: uuid::Uuid,
+    pub login: String,
+    pub full_name: String,
+    pub role: String,
+    pub password_hash: String,
+    /// Failed logins in a row since the last success.
+    pub failed_logins: u32,
+    pub locked_until_ms: Option<i64>,
+    pub disabled_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("login", &self.login)
+            .field("role", &self.role)
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until_ms", &self.locked_until_ms)
+            .field("disabled_at_ms", &self.disabled_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A staff session, found by the SHA-256 of its bearer token (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: [u8; 32],
+    pub user_id: uuid::Uuid,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// An integration's API key: its scope, and the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub role: String,
+    /// Purposes the key may process data for (never empty for an integration key).
+    pub purposes: Vec<String>,
+    /// Categories the key is limited to; empty means whatever its purposes allow.
+    pub categories: Vec<String>,
+    pub secret_hash: [u8; 32],
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}
