@@ -17,6 +17,8 @@ use pdv_service::{SystemClock, Vault};
 use pdv_store::Store;
 use pdv_store_sqlite::SqliteStore;
 
+mod accounts;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pdv",
@@ -42,6 +44,104 @@ enum Command {
     Audit(AuditCommand),
     /// Load demo subjects, consents and data for the policy's operator.
     Demo(Demo),
+    /// Staff accounts: add, list, disable, enable, unlock, set a password.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// API keys for integrations: create, list, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a staff account; without --password-stdin a password is generated and printed once.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Login: lowercase Latin letters, digits, `.`, `_`, `-`.
+        #[arg(long)]
+        login: String,
+        /// Full name of the employee.
+        #[arg(long)]
+        name: String,
+        /// administrator, responsible_person, agent or auditor.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List staff accounts.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[command(flatten)]
+        common: Common,
+        login: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[command(flatten)]
+        common: Common,
+        login: String,
+    },
+    /// Clear a lock-out after failed logins.
+    Unlock {
+        #[command(flatten)]
+        common: Common,
+        login: String,
+    },
+    /// Set a new password (generated and printed once without --password-stdin).
+    Passwd {
+        #[command(flatten)]
+        common: Common,
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Issue an API key limited to purposes (and optionally categories); the secret is printed once.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// Whose key it is, e.g. "Служба доставки".
+        #[arg(long)]
+        name: String,
+        /// Only `integration` is accepted.
+        #[arg(long, default_value = "integration")]
+        role: String,
+        /// Comma-separated purpose ids of the policy.
+        #[arg(long, value_delimiter = ',', required = true)]
+        purposes: Vec<String>,
+        /// Comma-separated category ids to limit the key to.
+        #[arg(long, value_delimiter = ',')]
+        categories: Vec<String>,
+        /// Last day the key works, YYYY-MM-DD.
+        #[arg(long)]
+        valid_until: Option<String>,
+    },
+    /// List API keys, revoked ones included.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key at once.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        /// The key's id (as `pdv keys list` shows it).
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +167,9 @@ struct Serve {
     /// Demo mode: create the key if there is none and load demo data into an empty database.
     #[arg(long, env = "PDV_DEMO")]
     demo: bool,
+    /// Where --demo writes the demo accounts' passwords and API key (mode 0600).
+    #[arg(long, env = "PDV_DEMO_CREDENTIALS", default_value = "pdvault-demo.env")]
+    demo_credentials: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +239,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Users(cmd) => accounts::users(cmd).await,
+        Command::Keys(cmd) => accounts::keys(cmd).await,
     }
 }
 
@@ -196,8 +301,18 @@ fn master_key(common: &Common, create: bool) -> anyhow::Result<MasterKey> {
 
 async fn open_vault(common: &Common, create_key: bool) -> anyhow::Result<Vault> {
     let policy = load_policy(&common.policy)?;
-    for w in &policy.warnings {
-        tracing::warn!("{}", w.render(&policy.file, &policy.source).trim_end());
+    // The server and `init` show every policy warning; short administrative commands only say
+    // how many there are, so that their own output is not buried.
+    let full = matches!(std::env::args().nth(1).as_deref(), Some("serve" | "init"));
+    if full {
+        for w in &policy.warnings {
+            tracing::warn!("{}", w.render(&policy.file, &policy.source).trim_end());
+        }
+    } else if !policy.warnings.is_empty() {
+        tracing::debug!(
+            warnings = policy.warnings.len(),
+            "policy has warnings; see `pdv policy check`"
+        );
     }
     let key = master_key(common, create_key)?;
     let store = open_store(&common.database_url).await?;
@@ -298,6 +413,9 @@ async fn run_server(serve: Serve) -> anyhow::Result<ExitCode> {
             records = summary.records,
             "demo data loaded"
         );
+    }
+    if serve.demo {
+        accounts::demo_credentials(&vault, &serve.demo_credentials).await?;
     }
     let listener = tokio::net::TcpListener::bind(&serve.listen)
         .await

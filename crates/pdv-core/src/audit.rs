@@ -53,7 +53,9 @@ pub struct AuditRecord {
     pub actor: String,
     /// A machine name of the use case, e.g. `consent.withdraw`.
     pub action: String,
-    pub operation: Operation,
+    /// The processing operation (seed clause 1.3); `None` for events that process no subject's
+    /// data, such as logins, key management and refused credentials.
+    pub operation: Option<Operation>,
     pub purpose: Option<String>,
     pub subject: Option<SubjectId>,
     pub outcome: Outcome,
@@ -90,7 +92,7 @@ pub fn chain_hash(seq: u64, record: &AuditRecord, prev: &Hash) -> Hash {
     };
     part(record.actor.as_bytes());
     part(record.action.as_bytes());
-    part(record.operation.as_str().as_bytes());
+    part(record.operation.map_or("", Operation::as_str).as_bytes());
     part(record.purpose.as_deref().unwrap_or("").as_bytes());
     part(
         record
@@ -233,7 +235,7 @@ mod tests {
             at_ms: 1_750_000_000_000 + i as i64,
             actor: "api".into(),
             action: "subject.read".into(),
-            operation: Operation::Extraction,
+            operation: Some(Operation::Extraction),
             purpose: Some("order".into()),
             subject: Some(SubjectId::from_bytes([i as u8; 16])),
             outcome: if i.is_multiple_of(3) {
@@ -299,7 +301,7 @@ mod tests {
                 0 => e.record.at_ms += 1,
                 1 => e.record.actor.push('x'),
                 2 => e.record.action.push('x'),
-                3 => e.record.operation = if e.record.operation == Operation::Use { Operation::Transfer } else { Operation::Use },
+                3 => e.record.operation = if e.record.operation == Some(Operation::Use) { Some(Operation::Transfer) } else { Some(Operation::Use) },
                 4 => e.record.purpose = None,
                 5 => e.record.subject = Some(SubjectId::from_bytes([0xEE; 16])),
                 6 => e.record.outcome = if e.record.outcome == Outcome::Done { Outcome::Denied } else { Outcome::Done },

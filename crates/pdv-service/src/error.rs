@@ -36,6 +36,12 @@ pub enum ServiceError {
     /// The purpose check refused; the refusal itself was audited.
     #[error("{}", .0.message())]
     Denied(Denial),
+    /// No valid credentials: missing, wrong, expired or revoked.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// The caller is known but its role or key scope does not allow this; audited.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("{what} {id} не найден")]
     NotFound { what: &'static str, id: String },
     #[error("{message}")]
@@ -75,6 +81,8 @@ impl ServiceError {
         match self {
             ServiceError::Invalid(problems) => problems.first().map_or("invalid", |p| p.code),
             ServiceError::Denied(d) => d.code(),
+            ServiceError::Unauthenticated { code, .. } => code,
+            ServiceError::Forbidden { code, .. } => code,
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Conflict { code, .. } => code,
             ServiceError::WrongMasterKey { .. } => "wrong_master_key",

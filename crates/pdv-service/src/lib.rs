@@ -6,6 +6,7 @@
 //! values are encrypted with the subject's data key before they reach the store and decrypted
 //! only to answer a request whose purpose was allowed.
 
+mod access;
 mod audit_log;
 mod clock;
 mod demo;
@@ -13,6 +14,7 @@ mod error;
 mod vault;
 mod views;
 
+pub use access::*;
 pub use audit_log::AuditReport;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use demo::DemoSummary;

@@ -16,6 +16,7 @@ use pdv_store::*;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::access::AuthSettings;
 use crate::clock::Clock;
 use crate::error::{Problem, ServiceError, ServiceResult};
 use crate::views::*;
@@ -49,6 +50,7 @@ pub struct Vault {
     keyring: Keyring,
     key_id: String,
     clock: Arc<dyn Clock>,
+    auth: AuthSettings,
 }
 
 impl Vault {
@@ -88,6 +90,7 @@ impl Vault {
             keyring: master.keyring(),
             key_id: master.key_id(),
             clock,
+            auth: AuthSettings::default(),
         };
         if first_use {
             // The first event of every database: from now on an empty log means a wiped log.
@@ -105,6 +108,40 @@ impl Vault {
             tx.commit().await?;
         }
         Ok(vault)
+    }
+
+    /// Replaces the authentication settings (tests use cheap hashing and no waiting).
+    pub fn with_auth_settings(mut self, auth: AuthSettings) -> Vault {
+        self.auth = auth;
+        self
+    }
+
+    pub fn auth_settings(&self) -> AuthSettings {
+        self.auth
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now().as_millisecond()
+    }
+
+    fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.p().operator.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The first instant after the operator's civil `day`, in Unix milliseconds.
+    pub(crate) fn day_end_ms(&self, day: jiff::civil::Date) -> i64 {
+        day.tomorrow()
+            .ok()
+            .and_then(|d| d.to_zoned(self.time_zone()).ok())
+            .map_or(i64::MAX, |z| z.timestamp().as_millisecond())
+    }
+
+    /// An instant as the operator's local time, for messages: `ДД.ММ.ГГГГ ЧЧ:ММ`.
+    pub(crate) fn local_time(&self, ms: i64) -> String {
+        ms_to_ts(ms)
+            .to_zoned(self.time_zone())
+            .strftime("%d.%m.%Y %H:%M")
+            .to_string()
     }
 
     pub fn policy(&self) -> &LoadedPolicy {
@@ -144,7 +181,7 @@ impl Vault {
             at_ms: self.clock.now().as_millisecond(),
             actor: actor.name.clone(),
             action: action.to_string(),
-            operation: op,
+            operation: Some(op),
             purpose: purpose.map(str::to_string),
             subject,
             outcome,
@@ -153,7 +190,7 @@ impl Vault {
     }
 
     /// Appends the events, seals the new audit head and commits: the one way a command ends.
-    async fn finish(
+    pub(crate) async fn finish(
         &self,
         tx: Box<dyn Transaction>,
         events: Vec<AuditRecord>,
@@ -200,6 +237,47 @@ impl Vault {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Refuses, with an audit record, a request outside the caller's key scope: a purpose the key
+    /// was not issued for, or a category it is not limited to.
+    // Each argument is one column of the audit event, as in `record`.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_scope(
+        &self,
+        actor: &Actor,
+        action: &str,
+        op: Operation,
+        subject: SubjectId,
+        purposes: &[String],
+        categories: &[String],
+    ) -> ServiceResult<()> {
+        let denial = purposes
+            .iter()
+            .find_map(|p| actor.scope.check_purpose(p).err())
+            .or_else(|| {
+                categories
+                    .iter()
+                    .find_map(|c| actor.scope.check_category(c).err())
+            });
+        let Some(denial) = denial else {
+            return Ok(());
+        };
+        let tx = self.store.begin().await?;
+        let event = self.record(
+            actor,
+            action,
+            op,
+            purposes.first().map(String::as_str),
+            Some(subject),
+            Outcome::Denied,
+            json!({ "code": denial.code(), "purposes": purposes, "categories": categories }),
+        );
+        let err = ServiceError::Forbidden {
+            code: denial.code(),
+            message: denial.message(),
+        };
+        self.deny(tx, event, err).await
     }
 
     /// Records a refusal in the audit log, commits it, and returns the error to the caller.
@@ -484,6 +562,15 @@ impl Vault {
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
+        self.check_scope(
+            actor,
+            "record.add",
+            Operation::Collection,
+            subject_id,
+            std::slice::from_ref(&input.purpose),
+            &[category.id.to_string()],
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         self.replay(&mut *tx, actor).await?;
         let subject = self.subject_row(&mut *tx, subject_id).await?;
@@ -567,6 +654,15 @@ impl Vault {
         subject_id: SubjectId,
         query: DataQuery,
     ) -> ServiceResult<DataView> {
+        self.check_scope(
+            actor,
+            "data.read",
+            Operation::Extraction,
+            subject_id,
+            std::slice::from_ref(&query.purpose),
+            &query.categories,
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let subject = self.subject_row(&mut *tx, subject_id).await?;
         let facts = self.facts(&mut *tx, &subject).await?;
@@ -592,6 +688,9 @@ impl Vault {
                 return self.deny(tx, event, ServiceError::Denied(denial)).await;
             }
         };
+        // A key limited to some categories gets only those, whatever else the purpose allows.
+        let mut grant = grant;
+        grant.categories = actor.scope.narrow(grant.categories);
         let key = self.data_key(&mut *tx, subject_id).await?;
         let rows = tx.records(subject_id, Some(&grant.categories)).await?;
         let mut records = Vec::with_capacity(rows.len());
@@ -633,6 +732,15 @@ impl Vault {
         subject_id: SubjectId,
         input: NewConsent,
     ) -> ServiceResult<ConsentView> {
+        self.check_scope(
+            actor,
+            "consent.record",
+            Operation::Recording,
+            subject_id,
+            &input.purposes,
+            &[],
+        )
+        .await?;
         let now = self.clock.now();
         let today = civil_today(now, self.p());
         let mut tx = self.store.begin().await?;

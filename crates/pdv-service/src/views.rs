@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use pdv_core::access::Grant;
+use pdv_core::auth::Scope;
 use pdv_core::consent::{ConsentDocument, ConsentKind, ConsentState, Evidence, Representative};
 use pdv_core::law::BasisKind;
 use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
@@ -17,6 +18,8 @@ pub struct Actor {
     /// Set when the caller sent an `Idempotency-Key`: a create command then answers a retry with
     /// the stored response instead of creating a second thing.
     pub idempotency: Option<Idempotency>,
+    /// The purposes and categories the caller is limited to (an integration key's scope).
+    pub scope: Scope,
 }
 
 impl Actor {
@@ -24,7 +27,13 @@ impl Actor {
         Actor {
             name: name.into(),
             idempotency: None,
+            scope: Scope::unrestricted(),
         }
+    }
+
+    pub fn with_scope(mut self, scope: Scope) -> Actor {
+        self.scope = scope;
+        self
     }
 
     pub fn with_idempotency(mut self, idempotency: Idempotency) -> Actor {

@@ -36,3 +36,25 @@ CREATE TABLE api_keys (
     expires_at  INTEGER,
     revoked_at  INTEGER
 ) STRICT;
+
+-- Security events (logins, key management, refused credentials) process no subject's data and so
+-- name no operation of the closed list: the audit log's operation column becomes optional.
+-- SQLite cannot drop NOT NULL in place, so the table is rebuilt with the same rows.
+CREATE TABLE audit_events_v2 (
+    seq        INTEGER PRIMARY KEY CHECK (seq > 0),
+    at         INTEGER NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    operation  TEXT CHECK (operation IN ('collection', 'recording', 'systematisation',
+        'accumulation', 'storage', 'rectification', 'extraction', 'use', 'transfer', 'matching',
+        'depersonalisation', 'blocking', 'deletion', 'destruction')),
+    purpose    TEXT,
+    subject_id BLOB,
+    outcome    TEXT NOT NULL CHECK (outcome IN ('done', 'denied')),
+    details    TEXT NOT NULL,
+    prev_hash  BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    hash       BLOB NOT NULL CHECK (length(hash) = 32)
+) STRICT;
+INSERT INTO audit_events_v2 SELECT * FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_v2 RENAME TO audit_events;

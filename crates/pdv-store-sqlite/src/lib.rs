@@ -105,7 +105,7 @@ fn json_list(text: &str) -> StoreResult<Vec<String>> {
 }
 
 fn event_from_row(row: &SqliteRow) -> StoreResult<ChainedEvent> {
-    let operation: String = row.try_get("operation").map_err(map_err)?;
+    let operation: Option<String> = row.try_get("operation").map_err(map_err)?;
     let outcome: String = row.try_get("outcome").map_err(map_err)?;
     let subject: Option<Vec<u8>> = row.try_get("subject_id").map_err(map_err)?;
     let subject = match subject {
@@ -122,8 +122,12 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<ChainedEvent> {
             at_ms: row.try_get("at").map_err(map_err)?,
             actor: row.try_get("actor").map_err(map_err)?,
             action: row.try_get("action").map_err(map_err)?,
-            operation: Operation::parse(&operation)
-                .ok_or_else(|| corrupt("unknown audit operation"))?,
+            operation: match operation {
+                None => None,
+                Some(op) => {
+                    Some(Operation::parse(&op).ok_or_else(|| corrupt("unknown audit operation"))?)
+                }
+            },
             purpose: row.try_get("purpose").map_err(map_err)?,
             subject,
             outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("unknown audit outcome"))?,
@@ -711,7 +715,7 @@ impl Transaction for SqliteTx {
         .bind(event.record.at_ms)
         .bind(&event.record.actor)
         .bind(&event.record.action)
-        .bind(event.record.operation.as_str())
+        .bind(event.record.operation.map(Operation::as_str))
         .bind(&event.record.purpose)
         .bind(event.record.subject.map(|s| s.as_bytes().to_vec()))
         .bind(event.record.outcome.as_str())

@@ -83,7 +83,7 @@ fn event(action: &str) -> AuditRecord {
         at_ms: 5,
         actor: "test".into(),
         action: action.into(),
-        operation: Operation::Recording,
+        operation: Some(Operation::Recording),
         purpose: Some("order".into()),
         subject: None,
         outcome: Outcome::Done,

@@ -26,7 +26,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The body of a request that creates something, with the acting integration and, when the
+/// The body of a request that creates something, with the authenticated caller as actor and, when the
 /// client sent an `Idempotency-Key`, the key and a fingerprint of the request, so that a retry
 /// returns the first answer instead of creating a duplicate.
 #[derive(Debug)]
@@ -62,9 +62,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Creating<T> {
             }
         };
         let target = format!("{} {}", req.method(), req.uri().path());
+        let principal = req.extensions().get::<pdv_service::Principal>().cloned();
         let bytes = read_body(req, state).await?;
         let input = parse_json(&bytes)?;
-        let mut actor = crate::routes::actor();
+        let mut actor = principal.map(|p| p.actor()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no_caller",
+                "обработчик требует аутентификации, но адрес объявлен открытым",
+            )
+        })?;
         if let Some(key) = key {
             let mut h = Sha256::new();
             h.update(target.as_bytes());

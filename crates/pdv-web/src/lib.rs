@@ -5,6 +5,8 @@
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
 //! error into a response. No handler touches the store or the keys.
 
+mod accounts;
+pub mod auth;
 mod extract;
 mod problem;
 mod routes;
@@ -25,6 +27,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Builds the application router.
 pub fn router(vault: Arc<Vault>) -> Router {
     routes::api()
+        .merge(accounts::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            vault.clone(),
+            auth::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(vault)

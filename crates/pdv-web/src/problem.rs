@@ -74,6 +74,12 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, denial.code(), denial.message())
                     .field(denial.field())
             }
+            ServiceError::Unauthenticated { .. } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, code, e.to_string())
+            }
+            ServiceError::Forbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, e.to_string())
+            }
             ServiceError::NotFound { .. } => {
                 ApiError::new(StatusCode::NOT_FOUND, code, e.to_string())
             }
@@ -107,6 +113,7 @@ impl From<ServiceError> for ApiError {
 fn title(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "Некорректный запрос",
+        401 => "Нужна аутентификация",
         403 => "Обработка запрещена",
         404 => "Не найдено",
         405 => "Метод не поддерживается",

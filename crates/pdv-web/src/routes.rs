@@ -1,5 +1,6 @@
 //! The API's routes, one function per endpoint. Each parses its input, calls one `Vault`
-//! command as the acting integration, and returns JSON or a problem.
+//! command as the authenticated caller, and returns JSON or a problem. Access rules live in
+//! [`crate::auth::ENDPOINTS`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
 use pdv_service::*;
 use serde_json::json;
 
+use crate::auth::Caller;
 use crate::extract::{ApiJson, Creating, parse_id};
 use crate::problem::ApiError;
 
@@ -50,11 +52,6 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(verify_audit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// Until authentication arrives every API call acts as the integration `api`.
-pub(crate) fn actor() -> Actor {
-    Actor::new("api")
 }
 
 /// Answers a create command: 201 with the new thing, or, for a retry with the same
@@ -141,18 +138,20 @@ async fn create_subject(
 
 async fn find_subjects(
     State(vault): State<AppState>,
+    caller: Caller,
     ApiJson(input): ApiJson<FindSubject>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(vault.find_subjects(&actor(), input).await?))
+    Ok(Json(vault.find_subjects(&caller.actor(), input).await?))
 }
 
 async fn subject_summary(
     State(vault): State<AppState>,
+    caller: Caller,
     Path(subject): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(
         vault
-            .subject_summary(&actor(), subject_id(&subject)?)
+            .subject_summary(&caller.actor(), subject_id(&subject)?)
             .await?,
     ))
 }
@@ -168,6 +167,7 @@ async fn add_record(
 
 async fn read_data(
     State(vault): State<AppState>,
+    caller: Caller,
     Path(subject): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
@@ -207,7 +207,7 @@ async fn read_data(
     Ok(Json(
         vault
             .read_data(
-                &actor(),
+                &caller.actor(),
                 subject,
                 DataQuery {
                     purpose: purpose.clone(),
@@ -229,6 +229,7 @@ async fn record_consent(
 
 async fn withdraw_consent(
     State(vault): State<AppState>,
+    caller: Caller,
     Path((subject, consent)): Path<(String, String)>,
     ApiJson(input): ApiJson<Withdraw>,
 ) -> ApiResult<impl IntoResponse> {
@@ -236,18 +237,21 @@ async fn withdraw_consent(
     let consent = parse_id(&consent, "consent", ConsentId)?;
     Ok(Json(
         vault
-            .withdraw_consent(&actor(), subject, consent, input)
+            .withdraw_consent(&caller.actor(), subject, consent, input)
             .await?,
     ))
 }
 
 async fn consent_evidence(
     State(vault): State<AppState>,
+    caller: Caller,
     Path((subject, consent)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let subject = subject_id(&subject)?;
     let consent = parse_id(&consent, "consent", ConsentId)?;
-    let (evidence, representative) = vault.consent_evidence(&actor(), subject, consent).await?;
+    let (evidence, representative) = vault
+        .consent_evidence(&caller.actor(), subject, consent)
+        .await?;
     Ok(Json(
         json!({ "consent": consent, "evidence": evidence, "representative": representative }),
     ))
@@ -264,6 +268,7 @@ async fn add_contract(
 
 async fn terminate_contract(
     State(vault): State<AppState>,
+    caller: Caller,
     Path((subject, contract)): Path<(String, String)>,
     ApiJson(input): ApiJson<Terminate>,
 ) -> ApiResult<impl IntoResponse> {
@@ -271,7 +276,7 @@ async fn terminate_contract(
     let contract = parse_id(&contract, "contract", ContractId)?;
     Ok(Json(
         vault
-            .terminate_contract(&actor(), subject, contract, input)
+            .terminate_contract(&caller.actor(), subject, contract, input)
             .await?,
     ))
 }
@@ -287,13 +292,16 @@ async fn place_block(
 
 async fn lift_block(
     State(vault): State<AppState>,
+    caller: Caller,
     Path((subject, block)): Path<(String, String)>,
     ApiJson(input): ApiJson<Lift>,
 ) -> ApiResult<impl IntoResponse> {
     let subject = subject_id(&subject)?;
     let block = parse_id(&block, "block", BlockId)?;
     Ok(Json(
-        vault.lift_block(&actor(), subject, block, input).await?,
+        vault
+            .lift_block(&caller.actor(), subject, block, input)
+            .await?,
     ))
 }
 

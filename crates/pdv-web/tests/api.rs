@@ -1,93 +1,12 @@
-//! HTTP tests: a real server on a loopback socket, a fresh SQLite database and master key per
-//! test, driven with reqwest as an integration would drive it.
+//! HTTP tests: a real server on a loopback socket, a fresh database and master key per test,
+//! driven with reqwest as an integration would drive it, acting as the responsible person.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
-use pdv_core::Policy;
-use pdv_crypto::MasterKey;
-use pdv_service::{FixedClock, Vault};
-use pdv_store::Store;
-use pdv_store_sqlite::SqliteStore;
+use common::spawn_app;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
-
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-fn policy_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../policies")
-        .join(name)
-}
-
-/// Starts a server for the shipped policy `name` on a random port.
-async fn spawn_app(name: &str) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.unwrap());
-    let path = policy_path(name);
-    let source = std::fs::read_to_string(&path).unwrap();
-    let policy = Policy::from_toml(name, &source).unwrap_or_else(|e| panic!("{e}"));
-    let clock = Arc::new(FixedClock::new("2026-03-02T07:00:00Z".parse().unwrap()));
-    let vault = Vault::open(store, Arc::new(policy), &MasterKey::generate(), clock)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pdv_web::serve(
-        listener,
-        Arc::new(vault),
-        std::future::pending(),
-    ));
-    TestApp {
-        base,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-impl TestApp {
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn subject(&self, kind: &str) -> String {
-        let (status, body) = self.post("/api/v1/subjects", json!({ "kind": kind, "identifiers": { "email": "Anna@Example.RU", "phone": "8 (916) 555-12-34" } })).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["id"].as_str().unwrap().to_string()
-    }
-
-    async fn audit_intact(&self) -> u64 {
-        let (status, report) = self.get("/api/v1/audit/verify").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(report["intact"], true, "{report}");
-        report["events"].as_u64().unwrap()
-    }
-}
 
 fn sha(text: &str) -> String {
     hex::encode(sha2::Sha256::digest(text.as_bytes()))

@@ -1,0 +1,175 @@
+//! The HTTP test fixture shared by the API test files: a real server on a loopback socket with a
+//! fresh database and master key, a staff account per role, and clients that carry their tokens.
+
+#![allow(dead_code)] // Each test file uses its own part of the fixture.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pdv_core::Policy;
+use pdv_crypto::MasterKey;
+use pdv_service::{Actor, AuthSettings, Credentials, FixedClock, NewApiKey, NewUser, Vault};
+use pdv_store::Store;
+use pdv_store_sqlite::SqliteStore;
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    /// Acts as the responsible person (`dpo`), who may do every processing operation.
+    pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// Acts as the auditor, for checking the audit chain.
+    pub auditor: reqwest::Client,
+    pub vault: Arc<Vault>,
+    pub clock: Arc<FixedClock>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn policy_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../policies")
+        .join(name)
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "test-password-2026";
+
+/// The staff accounts every test app has, one per staff role.
+pub const STAFF: [(&str, &str); 4] = [
+    ("admin", "administrator"),
+    ("dpo", "responsible_person"),
+    ("agent", "agent"),
+    ("auditor", "auditor"),
+];
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Starts a server for the shipped policy `name` on a random port.
+pub async fn spawn_app(name: &str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.unwrap());
+    let path = policy_path(name);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let policy = Policy::from_toml(name, &source).unwrap_or_else(|e| panic!("{e}"));
+    let clock = Arc::new(FixedClock::new("2026-03-02T07:00:00Z".parse().unwrap()));
+    let vault = Vault::open(
+        store,
+        Arc::new(policy),
+        &MasterKey::generate(),
+        clock.clone(),
+    )
+    .await
+    .unwrap()
+    .with_auth_settings(AuthSettings::for_tests());
+    for (login, role) in STAFF {
+        vault
+            .add_user(
+                &Actor::new("test"),
+                NewUser {
+                    login: login.into(),
+                    full_name: format!("Тестовый сотрудник {login}"),
+                    role: role.into(),
+                    password: Some(PASSWORD.into()),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let vault = Arc::new(vault);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(pdv_web::serve(
+        listener,
+        vault.clone(),
+        std::future::pending(),
+    ));
+    let token = login(&vault, "dpo").await;
+    let auditor = login(&vault, "auditor").await;
+    TestApp {
+        base,
+        client: client_with(&token),
+        anonymous: reqwest::Client::new(),
+        auditor: client_with(&auditor),
+        vault,
+        clock,
+        _dir: dir,
+    }
+}
+
+/// A session token for one of the [`STAFF`] accounts.
+pub async fn login(vault: &Vault, login: &str) -> String {
+    vault
+        .login(Credentials {
+            login: login.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .token
+}
+
+/// The secret of a new integration key with these purposes and categories.
+pub async fn key(vault: &Vault, purposes: &[&str], categories: &[&str]) -> String {
+    vault
+        .create_api_key(
+            &Actor::new("test"),
+            NewApiKey {
+                name: "Тестовая интеграция".into(),
+                role: "integration".into(),
+                purposes: purposes.iter().map(|s| s.to_string()).collect(),
+                categories: categories.iter().map(|s| s.to_string()).collect(),
+                valid_until: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let r = request.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        send(self.client.post(self.url(path)).json(&body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn subject(&self, kind: &str) -> String {
+        let (status, body) = self.post("/api/v1/subjects", serde_json::json!({ "kind": kind, "identifiers": { "email": "Anna@Example.RU", "phone": "8 (916) 555-12-34" } })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn audit_intact(&self) -> u64 {
+        let (status, report) = send(self.auditor.get(self.url("/api/v1/audit/verify"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(report["intact"], true, "{report}");
+        report["events"].as_u64().unwrap()
+    }
+}
