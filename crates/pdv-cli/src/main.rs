@@ -300,11 +300,19 @@ fn master_key(common: &Common, create: bool) -> anyhow::Result<MasterKey> {
 }
 
 async fn open_vault(common: &Common, create_key: bool) -> anyhow::Result<Vault> {
+    open_vault_with(common, create_key, false).await
+}
+
+/// Opens the vault; `show_warnings` prints every policy warning. The server and `init` show
+/// them; short administrative commands keep quiet about them so that their own output is not
+/// buried (`pdv policy check` prints them on demand).
+async fn open_vault_with(
+    common: &Common,
+    create_key: bool,
+    show_warnings: bool,
+) -> anyhow::Result<Vault> {
     let policy = load_policy(&common.policy)?;
-    // The server and `init` show every policy warning; short administrative commands only say
-    // how many there are, so that their own output is not buried.
-    let full = matches!(std::env::args().nth(1).as_deref(), Some("serve" | "init"));
-    if full {
+    if show_warnings {
         for w in &policy.warnings {
             tracing::warn!("{}", w.render(&policy.file, &policy.source).trim_end());
         }
@@ -326,7 +334,7 @@ async fn init(common: &Common) -> anyhow::Result<ExitCode> {
             common.key_file.display()
         );
     }
-    let vault = open_vault(common, true).await?;
+    let vault = open_vault_with(common, true, true).await?;
     println!(
         "готово: база {} ({}), политика {} версии {}",
         common.database_url,
@@ -401,7 +409,7 @@ async fn verify(common: &Common, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_server(serve: Serve) -> anyhow::Result<ExitCode> {
-    let vault = Arc::new(open_vault(&serve.common, serve.demo).await?);
+    let vault = Arc::new(open_vault_with(&serve.common, serve.demo, true).await?);
     if serve.demo && vault.store().meta("demo_loaded").await?.is_none() {
         let summary = vault.load_demo(20).await?;
         let mut tx = vault.store().begin().await?;
