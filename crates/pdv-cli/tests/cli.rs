@@ -197,3 +197,175 @@ fn audit_verify_detects_every_kind_of_tampering() {
         }
     }
 }
+
+#[test]
+fn users_and_keys_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let out = pdv(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--login",
+            "ivanova",
+            "--name",
+            "Иванова Анна",
+            "--role",
+            "administrator",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("пароль (показан один раз): "),
+        "{}",
+        text(&out)
+    );
+
+    let out = pdv(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--login",
+            "Bad Login",
+            "--name",
+            "X",
+            "--role",
+            "root",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("login:") && text(&out).contains("role:"),
+        "{}",
+        text(&out)
+    );
+
+    let out = pdv(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Служба доставки",
+            "--purposes",
+            "contract,order_status",
+            "--categories",
+            "addresses",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let secret = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("pdvk_"))
+        .expect("the secret is printed")
+        .to_string();
+    let id = secret.split('_').nth(1).unwrap().to_string();
+
+    let out = pdv(
+        dir.path(),
+        &["keys", "create", "--name", "X", "--purposes", "telepathy"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("«telepathy» не объявлена"),
+        "{}",
+        text(&out)
+    );
+
+    let out = pdv(dir.path(), &["keys", "list", "--json"]);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys[0]["active"], true, "{keys}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&secret),
+        "the secret is never listed"
+    );
+
+    let out = pdv(dir.path(), &["keys", "revoke", &id]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = pdv(dir.path(), &["keys", "revoke", &id]);
+    assert_eq!(out.status.code(), Some(2), "a second revocation is refused");
+    assert!(text(&out).contains("уже отозван"), "{}", text(&out));
+
+    let out = pdv(dir.path(), &["users", "disable", "ivanova"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = pdv(dir.path(), &["users", "list"]);
+    assert!(
+        text(&out).contains("ivanova\tadministrator\tИванова Анна\tотключена"),
+        "{}",
+        text(&out)
+    );
+    let out = pdv(dir.path(), &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `pdv serve --demo` on an empty directory: a working server with demo accounts and a key
+/// whose secrets are written to a private file.
+#[test]
+fn serve_demo_issues_working_credentials() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pdv"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("PDV_MASTER_KEY")
+        .env_remove("PDV_DATABASE_URL")
+        .env("PDV_POLICY", policy("lider.toml"))
+        .env("PDV_LOG", "error")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut base = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("слушает ").nth(1) {
+            base = Some(rest.split_whitespace().next().unwrap().to_string());
+            break;
+        }
+    }
+    let base = base.expect("the server says where it listens");
+    let env = std::fs::read_to_string(dir.path().join("pdvault-demo.env")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("pdvault-demo.env"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let var = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing in {env}"))
+            .to_string()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let me = client
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(var("PDV_DEMO_KEY"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        let login = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "login": "dpo", "password": var("PDV_DEMO_DPO_PASSWORD") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let anonymous = client
+            .get(format!("{base}/api/v1/audit/verify"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
