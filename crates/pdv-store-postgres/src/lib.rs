@@ -72,7 +72,7 @@ pub fn migration_versions() -> Vec<i64> {
 pub const WRITER_LOCK: i64 = 0x7064_7661_756c_7401;
 
 /// How long a writer waits for [`WRITER_LOCK`] (or any other lock) before giving up with
-/// [`StoreError::Retryable`], like SQLite's busy timeout.
+/// [`StoreError::Retryable`], like SQLite's busy timeout, unless the database URL sets its own.
 const LOCK_TIMEOUT: &str = "10s";
 
 /// How long a command waits for a free connection before the store reports the database as
@@ -121,11 +121,21 @@ pub async fn migrate(url: &str) -> StoreResult<()> {
     conn.close().await.map_err(map_err)
 }
 
+/// The connection settings from `url`, with pdvault's defaults for what the URL leaves open: an
+/// operator may set `application_name` or `options=-c lock_timeout=…` in the URL and keep them.
 fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
-    Ok(PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?
-        .application_name("pdvault")
-        .options([("lock_timeout", LOCK_TIMEOUT)]))
+    let mut options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    if options.get_application_name().is_none() {
+        options = options.application_name("pdvault");
+    }
+    if !options
+        .get_options()
+        .is_some_and(|o| o.contains("lock_timeout"))
+    {
+        options = options.options([("lock_timeout", LOCK_TIMEOUT)]);
+    }
+    Ok(options)
 }
 
 /// The error of a first connection, which names the server but not the URL: the URL may carry a
@@ -159,7 +169,8 @@ fn map_err(e: sqlx::Error) -> StoreError {
                 // lock_not_available: another writer held the vault's write lock for longer than
                 // the lock timeout.
                 "55P03" => StoreError::Retryable(format!(
-                    "another writer held the lock for more than {LOCK_TIMEOUT}: {message}"
+                    "another writer held the lock for longer than lock_timeout ({LOCK_TIMEOUT} \
+                     unless the database URL sets it): {message}"
                 )),
                 // too_many_connections and cannot_connect_now: the server refused a new
                 // connection for now (it is full, or starting up or recovering).
@@ -808,5 +819,80 @@ impl Transaction for PostgresTx {
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(map_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+
+    /// The error PostgreSQL sends for a statement that raises `sqlstate`, to check the mapping
+    /// against real driver errors rather than hand-made ones.
+    async fn raised(db: &TestDatabase, sqlstate: &str) -> StoreError {
+        // Test-only SQL with a constant code from this file: the DO block cannot take parameters.
+        let sql = format!(
+            "DO $$ BEGIN RAISE EXCEPTION 'raised by a test' USING ERRCODE = '{sqlstate}'; END $$"
+        );
+        let e = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(db.pool())
+            .await
+            .expect_err("the DO block raises");
+        map_err(e)
+    }
+
+    #[tokio::test]
+    async fn sqlstates_map_onto_store_errors() {
+        let Some(db) = TestDatabase::create().await else {
+            return;
+        };
+        for code in ["40001", "40P01", "55P03", "53300", "57P03"] {
+            let e = raised(&db, code).await;
+            assert!(
+                matches!(e, StoreError::Retryable(_)),
+                "{code} must be Retryable, got {e:?}"
+            );
+        }
+        let e = raised(&db, "23505").await;
+        assert!(matches!(e, StoreError::Conflict(_)), "got {e:?}");
+        for code in ["08006", "57P01"] {
+            match raised(&db, code).await {
+                StoreError::Backend(m) => assert!(m.contains("lost the connection"), "{m}"),
+                e => panic!("{code} must be Backend, got {e:?}"),
+            }
+        }
+        match raised(&db, "22012").await {
+            StoreError::Backend(m) => assert!(m.contains("22012"), "the code is kept: {m}"),
+            e => panic!("division_by_zero must be Backend, got {e:?}"),
+        }
+    }
+
+    #[test]
+    fn pool_exhaustion_is_a_backend_error_that_says_so() {
+        match map_err(sqlx::Error::PoolTimedOut) {
+            StoreError::Backend(m) => assert!(m.contains("no PostgreSQL connection"), "{m}"),
+            e => panic!("got {e:?}"),
+        }
+    }
+
+    #[test]
+    fn url_settings_win_over_defaults() {
+        let o = connect_options("postgres://u@h/db").unwrap();
+        assert_eq!(o.get_application_name(), Some("pdvault"));
+        assert!(o.get_options().is_some_and(|o| o.contains("lock_timeout")));
+        let o = connect_options(
+            "postgres://u@h/db?application_name=ops&options=-c%20lock_timeout%3D1s",
+        )
+        .unwrap();
+        assert_eq!(o.get_application_name(), Some("ops"));
+        assert_eq!(o.get_options(), Some("-c lock_timeout=1s"));
+    }
+
+    #[test]
+    fn a_bad_url_is_reported_without_panicking() {
+        assert!(matches!(
+            connect_options("postgres://h:notaport/db"),
+            Err(StoreError::Backend(_))
+        ));
     }
 }
