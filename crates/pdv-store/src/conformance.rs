@@ -14,10 +14,21 @@ use crate::*;
 /// Generates one `#[tokio::test]` per conformance check, each on a fresh store from `$make()`.
 /// `$make()` returns anything that dereferences to a [`Store`] (so a fixture can own a temporary
 /// directory or database that lives as long as the store).
+///
+/// For a backend that needs an external server, `conformance_tests!(optional $make)` takes a
+/// `$make()` returning an `Option` of such a value; `None` means the server is not configured
+/// and each test returns at once (the fixture is expected to say why on stderr, or to panic
+/// where skipping is not acceptable, as in CI).
 #[macro_export]
 macro_rules! conformance_tests {
+    (optional $make:path) => {
+        $crate::conformance_tests!(@list optional $make);
+    };
     ($make:path) => {
-        $crate::conformance_tests!(@each $make;
+        $crate::conformance_tests!(@list required $make);
+    };
+    (@list $mode:ident $make:path) => {
+        $crate::conformance_tests!(@each $mode $make;
             subject_and_key_round_trip,
             duplicate_subject_is_a_conflict,
             identifiers_find_subjects,
@@ -35,11 +46,22 @@ macro_rules! conformance_tests {
             hostile_strings_are_stored_verbatim
         );
     };
-    (@each $make:path; $($name:ident),*) => {
+    (@each required $make:path; $($name:ident),*) => {
         $(
             #[tokio::test]
             async fn $name() {
                 let store = $make().await;
+                $crate::conformance::$name(&*store).await;
+            }
+        )*
+    };
+    (@each optional $make:path; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(store) = $make().await else {
+                    return;
+                };
                 $crate::conformance::$name(&*store).await;
             }
         )*
