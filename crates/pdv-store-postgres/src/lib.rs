@@ -35,6 +35,7 @@
 //! `SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$PWD/crates/pdv-store-postgres/.sqlx cargo check -p
 //! pdv-store-postgres --all-targets` with the same `DATABASE_URL`.
 
+mod access;
 pub mod testing;
 
 use std::str::FromStr;
@@ -268,8 +269,13 @@ impl Store for PostgresStore {
                         at_ms: r.at,
                         actor: r.actor,
                         action: r.action,
-                        operation: Operation::parse(&r.operation)
-                            .ok_or_else(|| corrupt("unknown audit operation"))?,
+                        operation: r
+                            .operation
+                            .map(|op| {
+                                Operation::parse(&op)
+                                    .ok_or_else(|| corrupt("unknown audit operation"))
+                            })
+                            .transpose()?,
                         purpose: r.purpose,
                         subject,
                         outcome: Outcome::parse(&r.outcome)
@@ -288,6 +294,18 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)
+    }
+
+    async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>> {
+        access::session(&self.pool, token_hash).await
+    }
+
+    async fn user(&self, id: uuid::Uuid) -> StoreResult<Option<UserRow>> {
+        access::user(&self.pool, id).await
+    }
+
+    async fn api_key(&self, id: uuid::Uuid) -> StoreResult<Option<ApiKeyRow>> {
+        access::api_key(&self.pool, id).await
     }
 }
 
@@ -778,6 +796,50 @@ impl Transaction for PostgresTx {
         Ok(())
     }
 
+    async fn insert_user(&mut self, user: &UserRow) -> StoreResult<()> {
+        access::insert_user(&mut *self.tx, user).await
+    }
+
+    async fn user_by_login(&mut self, login: &str) -> StoreResult<Option<UserRow>> {
+        access::user_by_login(&mut *self.tx, login).await
+    }
+
+    async fn users(&mut self) -> StoreResult<Vec<UserRow>> {
+        access::users(&mut *self.tx).await
+    }
+
+    async fn update_user(&mut self, user: &UserRow) -> StoreResult<bool> {
+        access::update_user(&mut *self.tx, user).await
+    }
+
+    async fn insert_session(&mut self, session: &SessionRow) -> StoreResult<()> {
+        access::insert_session(&mut *self.tx, session).await
+    }
+
+    async fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<bool> {
+        access::delete_session(&mut *self.tx, token_hash).await
+    }
+
+    async fn delete_user_sessions(&mut self, user: uuid::Uuid) -> StoreResult<u64> {
+        access::delete_user_sessions(&mut *self.tx, user).await
+    }
+
+    async fn delete_expired_sessions(&mut self, now_ms: i64) -> StoreResult<u64> {
+        access::delete_expired_sessions(&mut *self.tx, now_ms).await
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKeyRow) -> StoreResult<()> {
+        access::insert_api_key(&mut *self.tx, key).await
+    }
+
+    async fn api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>> {
+        access::api_keys(&mut *self.tx).await
+    }
+
+    async fn revoke_api_key(&mut self, id: uuid::Uuid, at_ms: i64) -> StoreResult<bool> {
+        access::revoke_api_key(&mut *self.tx, id, at_ms).await
+    }
+
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {
         let head = match self.head {
             Some(head) => Some(head),
@@ -802,7 +864,7 @@ impl Transaction for PostgresTx {
             event.record.at_ms,
             event.record.actor,
             event.record.action,
-            event.record.operation.as_str(),
+            event.record.operation.map(Operation::as_str),
             event.record.purpose,
             event.record.subject.as_ref().map(|s| &s.as_bytes()[..]),
             event.record.outcome.as_str(),

@@ -20,7 +20,7 @@ fn event(action: &str) -> AuditRecord {
         at_ms: 1,
         actor: "test".into(),
         action: action.into(),
-        operation: Operation::Use,
+        operation: Some(Operation::Use),
         purpose: None,
         subject: None,
         outcome: Outcome::Done,
