@@ -1,9 +1,18 @@
 //! HTTP tests: a real server on a loopback socket, a fresh database and master key per test,
 //! driven with reqwest as an integration would drive it, acting as the responsible person.
 
+#[macro_use]
 mod common;
 
-use common::spawn_app;
+on_every_backend!(
+    slice_works_for_both_policies,
+    find_by_email_or_phone_in_any_spelling,
+    blocked_data_is_kept_but_not_served,
+    bad_input_is_refused_clearly_and_changes_nothing,
+    idempotency_key_makes_creates_safe_to_retry,
+);
+
+use common::{Backend, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -42,10 +51,9 @@ fn assert_problem(
 
 /// The whole slice — subject, contract, data, consent, use, withdrawal, refusal, proof — for
 /// both shipped operators.
-#[tokio::test]
-async fn slice_works_for_both_policies() {
+async fn slice_works_for_both_policies(backend: Backend) {
     for (policy, kind) in [("lider.toml", "buyer"), ("konekt.toml", "subscriber")] {
-        let app = spawn_app(policy).await;
+        let app = spawn_app(backend, policy).await;
         let sid = app.subject(kind).await;
 
         // Contract data before a contract exists has no basis.
@@ -157,9 +165,8 @@ async fn slice_works_for_both_policies() {
     }
 }
 
-#[tokio::test]
-async fn find_by_email_or_phone_in_any_spelling() {
-    let app = spawn_app("lider.toml").await;
+async fn find_by_email_or_phone_in_any_spelling(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let sid = app.subject("buyer").await;
     for (kind, value) in [
         ("email", "anna@example.ru"),
@@ -201,9 +208,8 @@ async fn find_by_email_or_phone_in_any_spelling() {
     );
 }
 
-#[tokio::test]
-async fn blocked_data_is_kept_but_not_served() {
-    let app = spawn_app("lider.toml").await;
+async fn blocked_data_is_kept_but_not_served(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let sid = app.subject("buyer").await;
     app.post(
         &format!("/api/v1/subjects/{sid}/contracts"),
@@ -248,9 +254,8 @@ async fn blocked_data_is_kept_but_not_served() {
 }
 
 /// Every kind of bad input gets a 4xx problem naming the field, and none of them changes state.
-#[tokio::test]
-async fn bad_input_is_refused_clearly_and_changes_nothing() {
-    let app = spawn_app("lider.toml").await;
+async fn bad_input_is_refused_clearly_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let sid = app.subject("buyer").await;
     app.post(
         &format!("/api/v1/subjects/{sid}/contracts"),
@@ -457,9 +462,8 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 
 /// A retried create with the same Idempotency-Key returns the first answer and creates nothing
 /// more; the same key on a different request is refused.
-#[tokio::test]
-async fn idempotency_key_makes_creates_safe_to_retry() {
-    let app = spawn_app("lider.toml").await;
+async fn idempotency_key_makes_creates_safe_to_retry(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let send = |key: &'static str, body: Value| {
         let client = app.client.clone();
         let url = format!("{}/api/v1/subjects", app.base);

@@ -1,9 +1,20 @@
 //! Authentication and authorisation over HTTP: the endpoint × role matrix, logins with lock-out,
 //! sessions that end, and API keys that cannot step outside their purposes and categories.
 
+#[macro_use]
 mod common;
 
-use common::{PASSWORD, STAFF, client_with, key, login, send, spawn_app};
+on_every_backend!(
+    every_endpoint_answers_every_role_as_the_matrix_says,
+    missing_or_malformed_credentials_get_401_with_a_challenge,
+    login_logout_and_session_expiry,
+    password_guessing_locks_the_account_for_a_while,
+    administrators_manage_accounts_and_disabling_ends_sessions,
+    keys_are_held_to_their_purposes_and_categories,
+    keys_are_issued_only_for_declared_purposes,
+);
+
+use common::{Backend, PASSWORD, STAFF, client_with, key, login, send, spawn_app};
 use pdv_core::audit::Outcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -140,9 +151,8 @@ async fn denials(app: &common::TestApp) -> usize {
 
 /// Every endpoint × every caller: the anonymous get 401 on protected routes, a role without the
 /// permission gets 403 `role_not_allowed` (audited), and an allowed role gets past the guard.
-#[tokio::test]
-async fn every_endpoint_answers_every_role_as_the_matrix_says() {
-    let app = spawn_app("lider.toml").await;
+async fn every_endpoint_answers_every_role_as_the_matrix_says(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let mut clients = vec![("anonymous", reqwest::Client::new())];
     for (name, _) in STAFF {
         clients.push((name, client_with(&login(&app.vault, name).await)));
@@ -185,9 +195,8 @@ async fn every_endpoint_answers_every_role_as_the_matrix_says() {
     app.audit_intact().await;
 }
 
-#[tokio::test]
-async fn missing_or_malformed_credentials_get_401_with_a_challenge() {
-    let app = spawn_app("lider.toml").await;
+async fn missing_or_malformed_credentials_get_401_with_a_challenge(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     for header in [
         None,
         Some("Basic YWxhZGRpbjpvcGVu"),
@@ -228,9 +237,8 @@ async fn login_http(app: &common::TestApp, login: &str, password: &str) -> (Stat
     .await
 }
 
-#[tokio::test]
-async fn login_logout_and_session_expiry() {
-    let app = spawn_app("lider.toml").await;
+async fn login_logout_and_session_expiry(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let (status, body) = login_http(&app, "agent", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["role"], "agent");
@@ -265,9 +273,8 @@ async fn login_logout_and_session_expiry() {
     app.audit_intact().await;
 }
 
-#[tokio::test]
-async fn password_guessing_locks_the_account_for_a_while() {
-    let app = spawn_app("lider.toml").await;
+async fn password_guessing_locks_the_account_for_a_while(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let (status, body) = login_http(&app, "nobody-here", "whatever-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "invalid_credentials");
@@ -318,9 +325,8 @@ async fn password_guessing_locks_the_account_for_a_while() {
     app.audit_intact().await;
 }
 
-#[tokio::test]
-async fn administrators_manage_accounts_and_disabling_ends_sessions() {
-    let app = spawn_app("lider.toml").await;
+async fn administrators_manage_accounts_and_disabling_ends_sessions(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let admin = client_with(&login(&app.vault, "admin").await);
     let (status, body) = send(admin.post(app.url("/api/v1/users")).json(&json!({
         "login": "petrova", "full_name": "Петрова Мария Ивановна", "role": "agent"
@@ -379,9 +385,8 @@ async fn administrators_manage_accounts_and_disabling_ends_sessions() {
 }
 
 /// A delivery-service key reads what its purposes allow and nothing else, even if it asks.
-#[tokio::test]
-async fn keys_are_held_to_their_purposes_and_categories() {
-    let app = spawn_app("lider.toml").await;
+async fn keys_are_held_to_their_purposes_and_categories(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let sid = app.subject("buyer").await;
     let (status, body) = app
         .post(
@@ -471,9 +476,8 @@ async fn keys_are_held_to_their_purposes_and_categories() {
     app.audit_intact().await;
 }
 
-#[tokio::test]
-async fn keys_are_issued_only_for_declared_purposes() {
-    let app = spawn_app("lider.toml").await;
+async fn keys_are_issued_only_for_declared_purposes(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
     let (status, body) = app
         .post(
             "/api/v1/keys",

@@ -10,10 +10,64 @@ use pdv_core::Policy;
 use pdv_crypto::MasterKey;
 use pdv_service::{Actor, AuthSettings, Credentials, FixedClock, NewApiKey, NewUser, Vault};
 use pdv_store::Store;
+use pdv_store_postgres::testing::TestDatabase;
 use pdv_store_sqlite::SqliteStore;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
+
+/// Generates, for each listed `async fn name(backend: Backend)`, a test on SQLite (always) and a
+/// test on PostgreSQL (when `PDV_TEST_PG_URL` names a server; required in CI).
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if super::common::Backend::postgres_available() {
+                        super::$name(super::common::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The database a test app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Whether PostgreSQL tests can run; prints why not, and panics in CI (see
+    /// [`TestDatabase::create`]).
+    pub fn postgres_available() -> bool {
+        if std::env::var(pdv_store_postgres::testing::URL_VAR).is_ok() {
+            return true;
+        }
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI requires PostgreSQL tests: set PDV_TEST_PG_URL");
+        }
+        eprintln!("skipped: PDV_TEST_PG_URL not set");
+        false
+    }
+}
+
+/// Keeps a test's database alive as long as its app.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestDatabase),
+}
 
 pub struct TestApp {
     pub base: String,
@@ -25,7 +79,8 @@ pub struct TestApp {
     pub auditor: reqwest::Client,
     pub vault: Arc<Vault>,
     pub clock: Arc<FixedClock>,
-    _dir: tempfile::TempDir,
+    pub backend: Backend,
+    _database: Database,
 }
 
 pub fn policy_path(name: &str) -> PathBuf {
@@ -58,11 +113,22 @@ pub fn client_with(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
-/// Starts a server for the shipped policy `name` on a random port.
-pub async fn spawn_app(name: &str) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.unwrap());
+/// Starts a server on `backend` for the shipped policy `name` on a random port.
+pub async fn spawn_app(backend: Backend, name: &str) -> TestApp {
+    let (store, database): (Arc<dyn Store>, Database) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            let store = SqliteStore::open(&url).await.unwrap();
+            (Arc::new(store), Database::Sqlite(dir))
+        }
+        Backend::Postgres => {
+            let db = TestDatabase::create()
+                .await
+                .expect("PDV_TEST_PG_URL is set, so a test database must be created");
+            (Arc::new(db.store.clone()), Database::Postgres(db))
+        }
+    };
     let path = policy_path(name);
     let source = std::fs::read_to_string(&path).unwrap();
     let policy = Policy::from_toml(name, &source).unwrap_or_else(|e| panic!("{e}"));
@@ -107,7 +173,8 @@ pub async fn spawn_app(name: &str) -> TestApp {
         auditor: client_with(&auditor),
         vault,
         clock,
-        _dir: dir,
+        backend,
+        _database: database,
     }
 }
 
