@@ -15,6 +15,7 @@ use pdv_core::policy::LoadedPolicy;
 use pdv_crypto::{CryptoError, MASTER_KEY_ENV, MasterKey};
 use pdv_service::{SystemClock, Vault};
 use pdv_store::Store;
+use pdv_store_postgres::PostgresStore;
 use pdv_store_sqlite::SqliteStore;
 
 mod accounts;
@@ -36,6 +37,8 @@ enum Command {
     Init(Common),
     /// Run the HTTP API.
     Serve(Serve),
+    /// Apply pending database migrations and exit (the server also applies them on start).
+    Migrate(Migrate),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -146,7 +149,7 @@ enum KeysCommand {
 
 #[derive(Debug, Args)]
 struct Common {
-    /// Database URL: sqlite://FILE (PostgreSQL arrives in a later release).
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE.
     #[arg(long, env = "PDV_DATABASE_URL", default_value = "sqlite://pdvault.db")]
     database_url: String,
     /// Master key file (ignored when PDV_MASTER_KEY is set).
@@ -155,6 +158,13 @@ struct Common {
     /// The operator's policy file.
     #[arg(long, env = "PDV_POLICY", default_value = "policies/lider.toml")]
     policy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct Migrate {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE.
+    #[arg(long, env = "PDV_DATABASE_URL", default_value = "sqlite://pdvault.db")]
+    database_url: String,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(common) => init(&common).await,
         Command::Serve(serve) => run_server(serve).await,
+        Command::Migrate(m) => migrate(&m.database_url).await,
         Command::Policy(PolicyCommand::Check { files }) => Ok(check_policies(&files)),
         Command::Audit(AuditCommand::Verify { common, json }) => verify(&common, json).await,
         Command::Demo(demo) => {
@@ -244,18 +255,76 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Picks the backend from the URL's scheme.
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// The database backends, told apart by the URL's scheme.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
-            .await
-            .with_context(|| format!("база данных {url}"))?;
-        Ok(Arc::new(store))
+        Ok(Backend::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("PostgreSQL пока не поддерживается этой сборкой; используйте sqlite://ФАЙЛ")
+        Ok(Backend::Postgres)
     } else {
-        bail!("неизвестная схема адреса базы данных {url:?}: ожидается sqlite://ФАЙЛ")
+        // The URL may carry a password, so only its scheme is repeated.
+        let scheme = url.split(':').next().unwrap_or("");
+        bail!(
+            "неизвестная схема адреса базы данных «{scheme}:»: ожидается sqlite://ФАЙЛ или postgres://ПОЛЬЗОВАТЕЛЬ@ХОСТ:ПОРТ/БАЗА"
+        )
     }
+}
+
+/// The URL without a password, for messages and logs.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Opens the store named by the URL, applying pending migrations.
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match backend_of(url)? {
+        Backend::Sqlite => Arc::new(
+            SqliteStore::open(url)
+                .await
+                .with_context(|| format!("база данных {url}"))?,
+        ),
+        Backend::Postgres => Arc::new(
+            PostgresStore::open(url)
+                .await
+                .context("база данных PostgreSQL")?,
+        ),
+    })
+}
+
+async fn migrate(url: &str) -> anyhow::Result<ExitCode> {
+    let versions = match backend_of(url)? {
+        Backend::Sqlite => {
+            SqliteStore::open(url)
+                .await
+                .with_context(|| format!("база данных {url}"))?;
+            pdv_store_sqlite::migration_versions()
+        }
+        Backend::Postgres => {
+            pdv_store_postgres::migrate(url)
+                .await
+                .context("база данных PostgreSQL")?;
+            pdv_store_postgres::migration_versions()
+        }
+    };
+    println!(
+        "схема базы данных актуальна: версия {}",
+        versions.last().copied().unwrap_or(0)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_policy(path: &Path) -> anyhow::Result<LoadedPolicy> {
@@ -337,7 +406,7 @@ async fn init(common: &Common) -> anyhow::Result<ExitCode> {
     let vault = open_vault_with(common, true, true).await?;
     println!(
         "готово: база {} ({}), политика {} версии {}",
-        common.database_url,
+        redacted(&common.database_url),
         vault.store().backend(),
         common.policy.display(),
         vault.policy().policy.policy.version
@@ -434,7 +503,7 @@ async fn run_server(serve: Serve) -> anyhow::Result<ExitCode> {
         listener.local_addr()?,
         p.operator.short_name,
         p.policy.version,
-        serve.common.database_url
+        redacted(&serve.common.database_url)
     );
     pdv_web::serve(listener, vault, shutdown_signal())
         .await
