@@ -5,6 +5,7 @@
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
 //! error into a response. No handler touches the store or the keys.
 
+mod bodies;
 mod extract;
 mod problem;
 mod routes;

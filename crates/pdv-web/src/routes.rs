@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
 use pdv_service::*;
-use serde_json::json;
 
+use crate::bodies::{ConsentEvidence, Health, PolicyView};
 use crate::extract::{ApiJson, Creating, parse_id};
 use crate::problem::ApiError;
 
@@ -98,38 +98,16 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-async fn health(State(vault): State<AppState>) -> impl IntoResponse {
-    Json(
-        json!({ "status": "ok", "backend": vault.store().backend(), "policy_version": vault.policy().policy.policy.version.as_str() }),
-    )
+async fn health(State(vault): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        backend: vault.store().backend(),
+        policy_version: vault.policy().policy.policy.version.to_string(),
+    })
 }
 
-async fn policy(State(vault): State<AppState>) -> impl IntoResponse {
-    let loaded = vault.policy();
-    let p = &loaded.policy;
-    Json(json!({
-        "version": p.policy.version.as_str(),
-        "published": p.policy.published.to_string(),
-        "fingerprint": loaded.fingerprint,
-        "operator": { "name": p.operator.full_name, "short_name": p.operator.short_name, "inn": p.operator.inn.as_str(), "ogrn": p.operator.ogrn.as_str(), "address": p.operator.address, "site": p.operator.site.as_str(), "time_zone": p.operator.time_zone.as_str() },
-        "subject_kinds": p.subject_kinds.iter().map(|s| json!({ "id": s.id.as_str(), "title": s.title })).collect::<Vec<_>>(),
-        "channels": p.channels.iter().map(|c| json!({ "id": c.id.as_str(), "title": c.title, "accepts_requests": c.accepts_requests })).collect::<Vec<_>>(),
-        "categories": p.categories.iter().map(|c| json!({
-            "id": c.id.as_str(),
-            "title": c.title,
-            "subjects": c.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "fields": c.fields.iter().map(|f| json!({ "id": f.id.as_str(), "title": f.title, "type": f.field_type.as_str(), "values": f.values })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "purposes": p.purposes.iter().map(|x| json!({
-            "id": x.id.as_str(),
-            "title": x.title,
-            "basis": p.basis_kind(x).as_str(),
-            "marketing": x.marketing,
-            "categories": x.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            "subjects": x.subjects.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "recipients": p.processors.iter().chain(&p.recipients).map(|t| json!({ "id": t.id.as_str(), "name": t.name, "purposes": t.purposes.iter().map(|c| c.as_str()).collect::<Vec<_>>() })).collect::<Vec<_>>(),
-    }))
+async fn policy(State(vault): State<AppState>) -> Json<PolicyView> {
+    Json(PolicyView::new(vault.policy()))
 }
 
 async fn create_subject(
@@ -248,9 +226,11 @@ async fn consent_evidence(
     let subject = subject_id(&subject)?;
     let consent = parse_id(&consent, "consent", ConsentId)?;
     let (evidence, representative) = vault.consent_evidence(&actor(), subject, consent).await?;
-    Ok(Json(
-        json!({ "consent": consent, "evidence": evidence, "representative": representative }),
-    ))
+    Ok(Json(ConsentEvidence {
+        consent,
+        evidence,
+        representative,
+    }))
 }
 
 async fn add_contract(
