@@ -42,6 +42,9 @@ enum Command {
     Audit(AuditCommand),
     /// Load demo subjects, consents and data for the policy's operator.
     Demo(Demo),
+    /// Print the API's OpenAPI 3.1 document (regenerate the committed copy with
+    /// `pdv openapi > openapi.json`).
+    Openapi,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +137,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vault = open_vault(&demo.common, false).await?;
             let summary = vault.load_demo(demo.subjects).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            // Already ends with a newline, so that the redirected file is byte for byte the
+            // committed one.
+            print!("{}", pdv_web::openapi::to_json());
             Ok(ExitCode::SUCCESS)
         }
     }

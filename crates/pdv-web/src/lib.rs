@@ -1,5 +1,6 @@
 //! The HTTP face of pdvault: the JSON API under `/api/v1`, errors as RFC 9457
-//! `application/problem+json` with a stable `code` and the offending `field`.
+//! `application/problem+json` with a stable `code` and the offending `field`, and its OpenAPI 3.1
+//! description.
 //!
 //! This is the only crate that knows HTTP. Handlers parse the request at the boundary (JSON with
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
@@ -7,6 +8,7 @@
 
 mod bodies;
 mod extract;
+pub mod openapi;
 mod problem;
 mod routes;
 
@@ -40,4 +42,13 @@ pub async fn serve(
     axum::serve(listener, router(vault))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The (method, path) of every API endpoint the router serves, in the order they are declared.
+/// Tests compare it with the OpenAPI document so that no endpoint goes undocumented.
+pub fn endpoints() -> Vec<(axum::http::Method, &'static str)> {
+    routes::endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect()
 }

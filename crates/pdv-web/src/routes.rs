@@ -1,53 +1,90 @@
 //! The API's routes, one function per endpoint. Each parses its input, calls one `Vault`
-//! command as the acting integration, and returns JSON or a problem.
+//! command as the acting integration, and returns JSON or a problem. Each handler carries its
+//! `#[utoipa::path]` description: method, path, parameters, body and every status it can answer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get as get_route, post as post_route};
 use axum::{Json, Router};
 use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
 use pdv_service::*;
 
 use crate::bodies::{ConsentEvidence, Health, PolicyView};
 use crate::extract::{ApiJson, Creating, parse_id};
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, IdempotencyKey, InternalError, NotFound, PayloadTooLarge,
+    ServiceUnavailable, Unprocessable, UnsupportedMediaType,
+};
 use crate::problem::ApiError;
 
 type AppState = Arc<Vault>;
 type ApiResult<T> = Result<T, ApiError>;
 
-pub(crate) fn api() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api/v1/policy", get(policy))
-        .route("/api/v1/subjects", post(create_subject))
-        .route("/api/v1/subjects/search", post(find_subjects))
-        .route("/api/v1/subjects/{subject}", get(subject_summary))
-        .route("/api/v1/subjects/{subject}/records", post(add_record))
-        .route("/api/v1/subjects/{subject}/data", get(read_data))
-        .route("/api/v1/subjects/{subject}/consents", post(record_consent))
-        .route(
+/// One endpoint: the method and path it answers and the handler behind them.
+pub(crate) struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: MethodRouter<AppState>,
+}
+
+fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Endpoint {
+    Endpoint {
+        method: Method::GET,
+        path,
+        route: get_route(handler),
+    }
+}
+
+fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Endpoint {
+    Endpoint {
+        method: Method::POST,
+        path,
+        route: post_route(handler),
+    }
+}
+
+/// Every endpoint of the API. The router is built from this table and only from it, and
+/// `tests/openapi.rs` checks the table against the OpenAPI document both ways, so an endpoint can
+/// neither be served undocumented nor documented but not served.
+pub(crate) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        get("/health", health),
+        get("/api/v1/policy", policy),
+        get(crate::openapi::OPENAPI_PATH, openapi_json),
+        post("/api/v1/subjects", create_subject),
+        post("/api/v1/subjects/search", find_subjects),
+        get("/api/v1/subjects/{subject}", subject_summary),
+        post("/api/v1/subjects/{subject}/records", add_record),
+        get("/api/v1/subjects/{subject}/data", read_data),
+        post("/api/v1/subjects/{subject}/consents", record_consent),
+        post(
             "/api/v1/subjects/{subject}/consents/{consent}/withdraw",
-            post(withdraw_consent),
-        )
-        .route(
+            withdraw_consent,
+        ),
+        get(
             "/api/v1/subjects/{subject}/consents/{consent}/evidence",
-            get(consent_evidence),
-        )
-        .route("/api/v1/subjects/{subject}/contracts", post(add_contract))
-        .route(
+            consent_evidence,
+        ),
+        post("/api/v1/subjects/{subject}/contracts", add_contract),
+        post(
             "/api/v1/subjects/{subject}/contracts/{contract}/terminate",
-            post(terminate_contract),
-        )
-        .route("/api/v1/subjects/{subject}/blocks", post(place_block))
-        .route(
-            "/api/v1/subjects/{subject}/blocks/{block}/lift",
-            post(lift_block),
-        )
-        .route("/api/v1/audit/verify", get(verify_audit))
+            terminate_contract,
+        ),
+        post("/api/v1/subjects/{subject}/blocks", place_block),
+        post("/api/v1/subjects/{subject}/blocks/{block}/lift", lift_block),
+        get("/api/v1/audit/verify", verify_audit),
+    ]
+}
+
+pub(crate) fn api() -> Router<AppState> {
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |router, e| router.route(e.path, e.route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -98,7 +135,16 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-async fn health(State(vault): State<AppState>) -> Json<Health> {
+/// Public, like the policy: load balancers and monitoring probe it without credentials.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    summary = "Состояние сервиса",
+    description = "Отвечает, пока сервер работает: хранилище и версия действующей политики. Без авторизации — для балансировщиков и мониторинга.",
+    responses((status = 200, description = "Сервис работает", body = Health)),
+)]
+pub(crate) async fn health(State(vault): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         backend: vault.store().backend(),
@@ -106,25 +152,111 @@ async fn health(State(vault): State<AppState>) -> Json<Health> {
     })
 }
 
-async fn policy(State(vault): State<AppState>) -> Json<PolicyView> {
+/// Public: the policy is published by law (ст. 18.1 ч. 2), and integrations read their
+/// vocabulary from it before they hold a token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/policy",
+    tag = "policy",
+    summary = "Политика оператора",
+    description = "Действующая политика обработки персональных данных: оператор, виды субъектов, каналы, категории с типами полей, цели с правовыми основаниями, обработчики и получатели. Идентификаторы отсюда используются во всех остальных запросах. Без авторизации: политика публикуется по ст. 18.1 ч. 2 152-ФЗ.",
+    responses((status = 200, description = "Политика", body = PolicyView)),
+)]
+pub(crate) async fn policy(State(vault): State<AppState>) -> Json<PolicyView> {
     Json(PolicyView::new(vault.policy()))
 }
 
-async fn create_subject(
+/// Public: the description of the API holds no personal data, and a client generator must be
+/// able to fetch it before it has credentials.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "service",
+    summary = "Описание API (OpenAPI 3.1)",
+    description = "Этот документ. Он же лежит в репозитории как `openapi.json`. Без авторизации.",
+    responses((status = 200, description = "Документ OpenAPI 3.1", content_type = "application/json", body = Object)),
+)]
+pub(crate) async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::SERVED.as_str(),
+    )
+        .into_response()
+}
+
+/// Description of a 201 answer to a create request; the same for all of them.
+const CREATED: &str = "Создано. Повтор запроса с тем же `Idempotency-Key` возвращает этот же ответ с заголовком `Idempotent-Replayed: true`.";
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects",
+    tag = "subjects",
+    summary = "Создать субъекта",
+    description = "Создаёт субъекта персональных данных вида `kind` (виды — в политике) с собственным ключом шифрования. Идентификаторы `email` и `phone` хранятся зашифрованными и со слепым индексом для поиска; в любом написании они приводятся к нормальной форме.",
+    params(IdempotencyKey),
+    request_body = NewSubject,
+    responses(
+        (status = 201, description = CREATED, body = SubjectCreated,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn create_subject(
     State(vault): State<AppState>,
     Creating { actor, input }: Creating<NewSubject>,
 ) -> ApiResult<Response> {
     created(vault.create_subject(&actor, input).await)
 }
 
-async fn find_subjects(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/search",
+    tag = "subjects",
+    summary = "Найти субъекта по e-mail или телефону",
+    description = "Ищет субъектов по идентификатору в любом написании (`Anna@Example.RU`, `8 (916) 555-12-34`). Значение передаётся в теле POST, а не в адресе, чтобы не попадать в журналы доступа. Поиск записывается в журнал аудита.",
+    request_body = FindSubject,
+    responses(
+        (status = 200, description = "Найденные субъекты (возможно, ни одного)", body = FoundSubjects),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn find_subjects(
     State(vault): State<AppState>,
     ApiJson(input): ApiJson<FindSubject>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(vault.find_subjects(&actor(), input).await?))
 }
 
-async fn subject_summary(
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{subject}",
+    tag = "subjects",
+    summary = "Сводка по субъекту",
+    description = "Что известно о субъекте, без значений персональных данных: виды идентификаторов, число записей по категориям, согласия, договоры и блокирования.",
+    params(("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта")),
+    responses(
+        (status = 200, description = "Сводка", body = SubjectSummary),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn subject_summary(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -135,7 +267,33 @@ async fn subject_summary(
     ))
 }
 
-async fn add_record(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/records",
+    tag = "records",
+    summary = "Добавить персональные данные",
+    description = "Записывает поля одной категории для заявленной цели сбора. Сбор проходит ту же проверку цели, что и выдача (ст. 5 ч. 2): цель должна быть объявлена, категория — нужна для неё, основание — действовать (например, договор для цели `contract`). Поля, не объявленные в категории, и специальные категории (ст. 10) отклоняются. Значения шифруются ключом субъекта.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        IdempotencyKey,
+    ),
+    request_body = NewRecord,
+    responses(
+        (status = 201, description = CREATED, body = RecordCreated,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn add_record(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
     Creating { actor, input }: Creating<NewRecord>,
@@ -144,7 +302,28 @@ async fn add_record(
     created(vault.add_record(&actor, subject, input).await)
 }
 
-async fn read_data(
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{subject}/data",
+    tag = "records",
+    summary = "Получить данные для цели",
+    description = "Выдаёт расшифрованные данные субъекта только для указанной цели и только тех категорий, которые для неё разрешены, пока основание цели действует и данные не заблокированы. Выдача и отказ записываются в журнал аудита.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("purpose" = String, Query, description = "Цель обработки из политики", example = "contract"),
+        ("categories" = Option<String>, Query, description = "Нужные категории через запятую; по умолчанию — все, разрешённые для цели", example = "contacts"),
+    ),
+    responses(
+        (status = 200, description = "Данные, выданные для цели", body = DataView),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn read_data(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
     Query(params): Query<HashMap<String, String>>,
@@ -196,7 +375,32 @@ async fn read_data(
     ))
 }
 
-async fn record_consent(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/consents",
+    tag = "consents",
+    summary = "Записать согласие",
+    description = "Записывает согласие субъекта на цели из политики с доказательствами, которые требует канал (сайт и приложение: IP, user agent и форма; контакт-центр: запись звонка или подпись; почта, e-mail, лично: подпись или скан), и хешем показанного текста. Согласие на рекламу (ст. 15) оформляется отдельно от согласия на иные цели. Доказательства шифруются ключом субъекта.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        IdempotencyKey,
+    ),
+    request_body = NewConsent,
+    responses(
+        (status = 201, description = CREATED, body = ConsentView,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn record_consent(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
     Creating { actor, input }: Creating<NewConsent>,
@@ -205,7 +409,31 @@ async fn record_consent(
     created(vault.record_consent(&actor, subject, input).await)
 }
 
-async fn withdraw_consent(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/consents/{consent}/withdraw",
+    tag = "consents",
+    summary = "Отозвать согласие",
+    description = "Отзывает согласие, полученное через канал, принимающий обращения. Цели, которые не покрыты другим действующим согласием, останавливаются сразу: следующая выдача данных для них получит 403 `no_consent`.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("consent" = uuid::Uuid, Path, description = "Идентификатор согласия"),
+    ),
+    request_body = Withdraw,
+    responses(
+        (status = 200, description = "Согласие отозвано", body = Withdrawn),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn withdraw_consent(
     State(vault): State<AppState>,
     Path((subject, consent)): Path<(String, String)>,
     ApiJson(input): ApiJson<Withdraw>,
@@ -219,7 +447,26 @@ async fn withdraw_consent(
     ))
 }
 
-async fn consent_evidence(
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{subject}/consents/{consent}/evidence",
+    tag = "consents",
+    summary = "Доказательства согласия",
+    description = "Расшифровывает доказательства согласия и сведения о представителе — то, чем оператор доказывает получение согласия (ст. 9 ч. 3). Обращение записывается в журнал аудита.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("consent" = uuid::Uuid, Path, description = "Идентификатор согласия"),
+    ),
+    responses(
+        (status = 200, description = "Доказательства", body = ConsentEvidence),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn consent_evidence(
     State(vault): State<AppState>,
     Path((subject, consent)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
@@ -233,7 +480,32 @@ async fn consent_evidence(
     }))
 }
 
-async fn add_contract(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/contracts",
+    tag = "contracts",
+    summary = "Записать договор",
+    description = "Записывает договор с субъектом. Пока договор действует, открыты цели с основанием «договор» (ст. 6 ч. 1 п. 5).",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        IdempotencyKey,
+    ),
+    request_body = NewContract,
+    responses(
+        (status = 201, description = CREATED, body = ContractView,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn add_contract(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
     Creating { actor, input }: Creating<NewContract>,
@@ -242,7 +514,31 @@ async fn add_contract(
     created(vault.add_contract(&actor, subject, input).await)
 }
 
-async fn terminate_contract(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/contracts/{contract}/terminate",
+    tag = "contracts",
+    summary = "Прекратить договор",
+    description = "Отмечает договор прекращённым с указанной даты; если других действующих договоров нет, цели с основанием «договор» закрываются.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("contract" = uuid::Uuid, Path, description = "Идентификатор договора"),
+    ),
+    request_body = Terminate,
+    responses(
+        (status = 200, description = "Договор прекращён", body = ContractView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn terminate_contract(
     State(vault): State<AppState>,
     Path((subject, contract)): Path<(String, String)>,
     ApiJson(input): ApiJson<Terminate>,
@@ -256,7 +552,32 @@ async fn terminate_contract(
     ))
 }
 
-async fn place_block(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/blocks",
+    tag = "blocks",
+    summary = "Заблокировать данные",
+    description = "Блокирует одну категорию данных субъекта или, без `category`, все его данные (ст. 21). Заблокированные данные хранятся, но не выдаются и не собираются: проверка цели отвечает 403 `blocked`.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        IdempotencyKey,
+    ),
+    request_body = NewBlock,
+    responses(
+        (status = 201, description = CREATED, body = BlockView,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn place_block(
     State(vault): State<AppState>,
     Path(subject): Path<String>,
     Creating { actor, input }: Creating<NewBlock>,
@@ -265,7 +586,31 @@ async fn place_block(
     created(vault.place_block(&actor, subject, input).await)
 }
 
-async fn lift_block(
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/blocks/{block}/lift",
+    tag = "blocks",
+    summary = "Снять блокирование",
+    description = "Снимает блокирование с указанием причины; данные снова доступны для разрешённых целей.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("block" = uuid::Uuid, Path, description = "Идентификатор блокирования"),
+    ),
+    request_body = Lift,
+    responses(
+        (status = 200, description = "Блокирование снято", body = BlockView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn lift_block(
     State(vault): State<AppState>,
     Path((subject, block)): Path<(String, String)>,
     ApiJson(input): ApiJson<Lift>,
@@ -277,6 +622,19 @@ async fn lift_block(
     ))
 }
 
-async fn verify_audit(State(vault): State<AppState>) -> ApiResult<impl IntoResponse> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    summary = "Проверить журнал аудита",
+    description = "Пересчитывает цепочку хешей всего журнала и сверяет подписанную голову: находит изменённые, удалённые, вставленные и переставленные события и усечение журнала. `intact: false` с номером первого плохого события — это ответ 200, а не ошибка.",
+    responses(
+        (status = 200, description = "Результат проверки", body = AuditReport),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn verify_audit(State(vault): State<AppState>) -> ApiResult<impl IntoResponse> {
     Ok(Json(vault.verify_audit().await?))
 }
