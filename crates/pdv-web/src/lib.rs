@@ -1,6 +1,6 @@
 //! The HTTP face of pdvault: the JSON API under `/api/v1`, errors as RFC 9457
 //! `application/problem+json` with a stable `code` and the offending `field`, and its OpenAPI 3.1
-//! description.
+//! description with a bundled Swagger UI.
 //!
 //! This is the only crate that knows HTTP. Handlers parse the request at the boundary (JSON with
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
@@ -28,6 +28,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Builds the application router.
 pub fn router(vault: Arc<Vault>) -> Router {
     routes::api()
+        // Swagger UI is an HTML page with its scripts, not part of the JSON API, so it is not in
+        // the endpoint table; like the document it reads, it is public (no authentication).
+        .merge(openapi::swagger_ui())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(vault)

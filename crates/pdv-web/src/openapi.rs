@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 description of the API, generated from the handlers' `#[utoipa::path]`
-//! annotations and the request and response types.
+//! annotations and the request and response types, and the bundled Swagger UI that shows it.
 //!
 //! The document is built from the code rather than written by hand so that it cannot describe an
 //! API the server does not have. A copy is committed as `openapi.json` at the repository root for
@@ -14,12 +14,15 @@ use utoipa::openapi::{
     Type,
 };
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
 use crate::routes;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Where Swagger UI is served.
+pub const DOCS_PATH: &str = "/api/docs";
 /// The media type of every error response.
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -98,6 +101,19 @@ pub fn to_json() -> String {
 
 /// The served document, rendered once.
 pub(crate) static SERVED: LazyLock<String> = LazyLock::new(to_json);
+
+/// Swagger UI at [`DOCS_PATH`], reading the document from [`OPENAPI_PATH`]. Its files are compiled
+/// into the binary (utoipa-swagger-ui's `vendored` and `debug-embed` features), so the page works
+/// on a server without internet access and loads nothing from third-party hosts.
+pub(crate) fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new(DOCS_PATH).config(
+        Config::new([OPENAPI_PATH])
+            // The default validator badge sends the document to validator.swagger.io.
+            .validator_url("none")
+            .try_it_out_enabled(true)
+            .display_operation_id(true),
+    )
+}
 
 /// Declares the `bearer` scheme. Authentication itself is being built separately; the document
 /// already marks which endpoints will require a token, so integrators can prepare for it.

@@ -166,14 +166,14 @@ pub(crate) async fn policy(State(vault): State<AppState>) -> Json<PolicyView> {
     Json(PolicyView::new(vault.policy()))
 }
 
-/// Public: the description of the API holds no personal data, and a client generator must be
-/// able to fetch it before it has credentials.
+/// Public, as is Swagger UI: the description of the API holds no personal data, and a client
+/// generator must be able to fetch it before it has credentials.
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
     tag = "service",
     summary = "Описание API (OpenAPI 3.1)",
-    description = "Этот документ. Он же лежит в репозитории как `openapi.json`. Без авторизации.",
+    description = "Этот документ. Он же лежит в репозитории как `openapi.json`; интерфейс Swagger UI — по адресу `/api/docs`. Без авторизации.",
     responses((status = 200, description = "Документ OpenAPI 3.1", content_type = "application/json", body = Object)),
 )]
 pub(crate) async fn openapi_json() -> Response {

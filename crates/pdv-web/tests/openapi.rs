@@ -1,6 +1,6 @@
 //! The OpenAPI document: the committed `openapi.json` matches the code, every served endpoint is
 //! documented (and nothing else is), the document keeps the promises integrators rely on, and the
-//! server serves it.
+//! server serves it together with a Swagger UI that needs nothing from the internet.
 //!
 //! `PDV_UPDATE_OPENAPI=1 cargo test -p pdv-web --test openapi` rewrites the committed copy.
 
@@ -315,4 +315,72 @@ async fn served_document_is_the_generated_one() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(content_type(&r).starts_with("application/json"));
     assert_eq!(r.text().await.unwrap(), pdv_web::openapi::to_json());
+}
+
+fn assert_no_remote_urls(what: &str, text: &str) {
+    for scheme in ["http://", "https://", "//cdn", "//unpkg"] {
+        assert!(
+            !text.contains(scheme),
+            "{what} refers to {scheme}…:\n{text}"
+        );
+    }
+}
+
+/// Values of `src="…"` and `href="…"` attributes in an HTML page.
+fn asset_refs(html: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(at) = rest.find(attr) {
+            rest = &rest[at + attr.len()..];
+            let end = rest.find('"').expect("closed attribute");
+            refs.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    refs
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary_alone() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/api/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        content_type(&r).starts_with("text/html"),
+        "{}",
+        content_type(&r)
+    );
+    let page = r.url().clone();
+    let html = r.text().await.unwrap();
+    assert_no_remote_urls("the Swagger UI page", &html);
+    let refs = asset_refs(&html);
+    assert!(
+        refs.iter().any(|r| r.contains("swagger-ui-bundle.js")),
+        "{refs:?}"
+    );
+    for asset in &refs {
+        let url = page.join(asset).unwrap();
+        assert_eq!(url.origin(), page.origin(), "{asset} is not local");
+        let r = app.client.get(url.clone()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+    }
+    // The initializer points the UI at our document and turns off the online validator.
+    let init = app
+        .client
+        .get(page.join("swagger-initializer.js").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("\"/api/v1/openapi.json\""), "{init}");
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+    assert_no_remote_urls("swagger-initializer.js", &init);
 }
