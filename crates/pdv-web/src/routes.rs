@@ -123,7 +123,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no_route",
-        "такого адреса в API нет; список — в README",
+        "такого адреса в API нет; список адресов — в /api/docs и /api/v1/openapi.json",
     )
 }
 
