@@ -53,6 +53,9 @@ enum Command {
     /// API keys for integrations: create, list, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the API's OpenAPI 3.1 document (regenerate the committed copy with
+    /// `pdv openapi > openapi.json`).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +255,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Users(cmd) => accounts::users(cmd).await,
         Command::Keys(cmd) => accounts::keys(cmd).await,
+        Command::Openapi => {
+            // Already ends with a newline, so that the redirected file is byte for byte the
+            // committed one.
+            print!("{}", pdv_web::openapi::to_json());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -12,7 +12,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A role held by a staff account or an integration key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manages accounts and keys and checks the audit log. Sees no personal data: the people
@@ -165,7 +177,7 @@ impl Permission {
 
 /// The personal data an integration key may touch. Staff accounts are unrestricted here: their
 /// limits are their role and the purpose check that applies to everyone.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scope {
     /// Purposes the key may process data for; `None` means any purpose.
     pub purposes: Option<BTreeSet<String>>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::law::{self, BasisKind};
 use crate::policy::{ChannelKind, Policy};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentKind {
     /// Consent to processing for non-marketing purposes (ст. 9).
@@ -35,7 +35,7 @@ impl ConsentKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentState {
     Given,
@@ -45,7 +45,7 @@ pub enum ConsentState {
 
 /// Proof that the subject gave the consent. Holds personal data (IP, user agent), so the service
 /// encrypts it with the subject's key.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     #[serde(default)]
@@ -67,7 +67,7 @@ pub struct Evidence {
 }
 
 /// Which consent document text the subject saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentDocument {
     pub id: String,
@@ -77,7 +77,7 @@ pub struct ConsentDocument {
 }
 
 /// A representative acting for the subject (ст. 9 ч. 4 п. 2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Representative {
     pub name: String,

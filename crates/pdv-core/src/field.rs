@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::identifier::{Email, Phone};
 
 /// The type of one field of a category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     /// A short single-line text (a name, a city), up to 200 characters unless `max_len` says.

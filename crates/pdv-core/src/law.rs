@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const LAW: &str = "Федеральный закон от 27.07.2006 № 152-ФЗ «О персональных данных»";
 
 /// Grounds for processing listed in ст. 6 ч. 1 152-ФЗ (and ст. 10, 11 for written consent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BasisKind {
     /// Consent of the subject, ст. 6 ч. 1 п. 1.

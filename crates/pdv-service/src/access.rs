@@ -14,6 +14,7 @@ use pdv_crypto::secret::{self, PasswordCost};
 use pdv_store::{ApiKeyRow, SessionRow, StoreError, UserRow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{Problem, ServiceError, ServiceResult};
@@ -57,7 +58,7 @@ impl AuthSettings {
 }
 
 /// What kind of credential a caller presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalKind {
     Staff,
@@ -65,7 +66,7 @@ pub enum PrincipalKind {
 }
 
 /// An authenticated caller: a staff member in a session, or an integration with its key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Principal {
     pub kind: PrincipalKind,
     /// The account's or the key's id.
@@ -76,6 +77,7 @@ pub struct Principal {
     pub role_title: &'static str,
     pub scope: Scope,
     /// When the session or key stops working, if ever.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<jiff::Timestamp>,
     #[serde(skip)]
     session: Option<[u8; 32]>,
@@ -101,7 +103,7 @@ impl Principal {
 }
 
 /// A staff account as shown to administrators; never the password hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub login: String,
@@ -109,12 +111,15 @@ pub struct UserView {
     pub role: Role,
     pub role_title: &'static str,
     pub failed_logins: u32,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub locked_until: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub disabled_at: Option<jiff::Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub login: String,
@@ -127,7 +132,7 @@ pub struct NewUser {
 }
 
 /// A created account; `password` is set only when it was generated, and is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserCreated {
     pub user: UserView,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,7 +149,7 @@ pub enum UserChange {
     Unlock,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub login: String,
@@ -152,14 +157,15 @@ pub struct Credentials {
 }
 
 /// A new staff session; the token is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SessionIssued {
     pub token: String,
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: jiff::Timestamp,
     pub user: UserView,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// Whose key it is, e.g. «Сайт» or «Служба доставки».
@@ -173,6 +179,7 @@ pub struct NewApiKey {
     pub categories: Vec<String>,
     /// The last day the key works (operator's calendar); no end when absent.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub valid_until: Option<jiff::civil::Date>,
 }
 
@@ -180,7 +187,7 @@ fn integration() -> String {
     Role::Integration.as_str().into()
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyView {
     pub id: Uuid,
     pub name: String,
@@ -188,14 +195,17 @@ pub struct ApiKeyView {
     pub purposes: Vec<String>,
     pub categories: Vec<String>,
     pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<jiff::Timestamp>,
     pub active: bool,
 }
 
 /// A created key; the secret is shown this once and cannot be recovered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKeyIssued {
     pub key: ApiKeyView,
     pub secret: String,

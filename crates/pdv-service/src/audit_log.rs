@@ -8,7 +8,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::vault::{META_AUDIT_SEAL, META_KEY_CHECK, Vault};
 
 /// The result of checking the audit log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditReport {
     pub intact: bool,
     /// Events checked (up to the first break).

@@ -7,7 +7,8 @@ use pdv_store::StoreError;
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// One problem with a request, tied to the field it concerns (dotted path, e.g. `fields.phone`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FieldProblem)]
 pub struct Problem {
     pub field: String,
     pub code: &'static str,

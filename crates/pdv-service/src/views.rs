@@ -9,6 +9,7 @@ use pdv_core::consent::{ConsentDocument, ConsentKind, ConsentState, Evidence, Re
 use pdv_core::law::BasisKind;
 use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Who is acting, and on which request. The name grows into staff users and API keys with the
 /// authentication issue; today it is a label.
@@ -60,7 +61,7 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubject {
     pub kind: String,
@@ -69,36 +70,39 @@ pub struct NewSubject {
     pub identifiers: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectCreated {
     pub id: SubjectId,
     pub kind: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
     pub identifiers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRecord {
     pub category: String,
     /// The purpose the data is collected for.
     pub purpose: String,
+    #[schema(value_type = HashMap<String, serde_json::Value>, example = json!({ "email": "anna@example.ru", "phone": "+7 916 555 12 34" }))]
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// `subject` (default), `third_party` or `automatic`.
     #[serde(default)]
     pub source: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordCreated {
     pub id: RecordId,
     pub subject: SubjectId,
     pub category: String,
     pub fields: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsent {
     pub purposes: Vec<String>,
@@ -113,14 +117,14 @@ pub struct NewConsent {
     pub representative: Option<Representative>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Withdraw {
     /// The channel the withdrawal came through.
     pub channel: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConsentView {
     pub id: ConsentId,
     pub kind: ConsentKind,
@@ -130,21 +134,23 @@ pub struct ConsentView {
     pub channel: String,
     pub document: ConsentDocument,
     pub policy_version: String,
+    #[schema(value_type = String, format = DateTime)]
     pub given_at: jiff::Timestamp,
     pub valid_until: Option<jiff::civil::Date>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub withdrawn_at: Option<jiff::Timestamp>,
     pub withdrawal_channel: Option<String>,
 }
 
 /// The answer to a withdrawal: the consent, and the purposes that stop at once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Withdrawn {
     pub consent: ConsentView,
     /// Purposes with no other consent in force: any later use for them is refused.
     pub stopped_purposes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContract {
     /// The contract's number or other reference in the operator's systems.
@@ -152,13 +158,13 @@ pub struct NewContract {
     pub concluded_on: jiff::civil::Date,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Terminate {
     pub terminated_on: jiff::civil::Date,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ContractView {
     pub id: ContractId,
     pub reference: String,
@@ -167,7 +173,7 @@ pub struct ContractView {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBlock {
     /// A category to block; all of the subject's data when absent.
@@ -176,27 +182,30 @@ pub struct NewBlock {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lift {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BlockView {
     pub id: BlockId,
     pub category: Option<String>,
     pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
     pub placed_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub lifted_at: Option<jiff::Timestamp>,
     pub lift_reason: Option<String>,
 }
 
 /// A subject's file without personal data values: what exists, not what it says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubjectSummary {
     pub id: SubjectId,
     pub kind: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
     pub identifiers: Vec<String>,
     pub records: BTreeMap<String, u64>,
@@ -215,7 +224,7 @@ pub struct DataQuery {
 }
 
 /// Personal data released for a purpose.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DataView {
     pub subject: SubjectId,
     pub purpose: String,
@@ -241,16 +250,17 @@ impl DataView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordView {
     pub id: RecordId,
     pub category: String,
     pub source: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
     pub fields: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindSubject {
     /// `email` or `phone`.
@@ -258,7 +268,7 @@ pub struct FindSubject {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FoundSubjects {
     pub subjects: Vec<SubjectId>,
 }

@@ -1,10 +1,10 @@
 //! Authentication and the access rule of every endpoint.
 //!
-//! [`ENDPOINTS`] is the one list of routes with the permission each needs. A middleware on the
-//! matched route looks the route up there, checks the bearer token and the caller's role, and
-//! hands the [`Principal`] to the handler. A route missing from the list is refused to everyone
-//! (fail closed), and the authorisation-matrix test compares the list with its own expectations,
-//! so a new endpoint cannot slip in without an explicit rule.
+//! The endpoint table in `routes.rs` gives every route its [`Access`] rule. A middleware on the
+//! matched route looks the rule up, checks the bearer token and the caller's role, and hands the
+//! [`Principal`] to the handler. A route without a rule is refused to everyone (fail closed), and
+//! the authorisation-matrix test compares the rules with its own expectations, so a new endpoint
+//! cannot slip in without an explicit rule.
 
 use std::sync::Arc;
 
@@ -28,113 +28,44 @@ pub enum Access {
     Requires(Permission),
 }
 
-/// One route of the API and its access rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Endpoint {
-    pub method: &'static str,
+/// The access rule of one route, as the guard consults it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub method: Method,
     pub path: &'static str,
-    pub access: Access,
+    /// `None`: the route was added without a rule and is refused to everyone (fail closed).
+    pub access: Option<Access>,
 }
 
-const fn public(method: &'static str, path: &'static str) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        access: Access::Public,
+/// What the guard needs: the vault to authenticate against and the rules of every route.
+#[derive(Debug, Clone)]
+pub(crate) struct Guard {
+    pub vault: Arc<Vault>,
+    pub rules: Arc<[Rule]>,
+}
+
+impl Guard {
+    fn rule(&self, method: &Method, path: &str) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.path == path && r.method == method)
     }
-}
-
-const fn needs(method: &'static str, path: &'static str, permission: Permission) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        access: Access::Requires(permission),
-    }
-}
-
-use Permission as P;
-
-/// Every route and the permission it needs. Paths are written as the router matches them.
-pub const ENDPOINTS: &[Endpoint] = &[
-    public("GET", "/health"),
-    public("GET", "/api/v1/policy"),
-    public("POST", "/api/v1/auth/login"),
-    needs("POST", "/api/v1/auth/logout", P::OwnSession),
-    needs("GET", "/api/v1/auth/me", P::OwnSession),
-    needs("GET", "/api/v1/users", P::ManageUsers),
-    needs("POST", "/api/v1/users", P::ManageUsers),
-    needs("POST", "/api/v1/users/{login}/disable", P::ManageUsers),
-    needs("POST", "/api/v1/users/{login}/enable", P::ManageUsers),
-    needs("POST", "/api/v1/users/{login}/unlock", P::ManageUsers),
-    needs("POST", "/api/v1/users/{login}/password", P::ManageUsers),
-    needs("GET", "/api/v1/keys", P::ManageKeys),
-    needs("POST", "/api/v1/keys", P::ManageKeys),
-    needs("POST", "/api/v1/keys/{key}/revoke", P::ManageKeys),
-    needs("POST", "/api/v1/subjects", P::CreateSubject),
-    needs("POST", "/api/v1/subjects/search", P::FindSubjects),
-    needs("GET", "/api/v1/subjects/{subject}", P::ViewSubject),
-    needs("POST", "/api/v1/subjects/{subject}/records", P::AddRecord),
-    needs("GET", "/api/v1/subjects/{subject}/data", P::ReadData),
-    needs(
-        "POST",
-        "/api/v1/subjects/{subject}/consents",
-        P::RecordConsent,
-    ),
-    needs(
-        "POST",
-        "/api/v1/subjects/{subject}/consents/{consent}/withdraw",
-        P::WithdrawConsent,
-    ),
-    needs(
-        "GET",
-        "/api/v1/subjects/{subject}/consents/{consent}/evidence",
-        P::ViewConsentEvidence,
-    ),
-    needs(
-        "POST",
-        "/api/v1/subjects/{subject}/contracts",
-        P::ManageContracts,
-    ),
-    needs(
-        "POST",
-        "/api/v1/subjects/{subject}/contracts/{contract}/terminate",
-        P::ManageContracts,
-    ),
-    needs("POST", "/api/v1/subjects/{subject}/blocks", P::PlaceBlock),
-    needs(
-        "POST",
-        "/api/v1/subjects/{subject}/blocks/{block}/lift",
-        P::LiftBlock,
-    ),
-    needs("GET", "/api/v1/audit/verify", P::VerifyAudit),
-];
-
-/// The access rule of a matched route, if it has one.
-pub fn rule(method: &Method, path: &str) -> Option<Access> {
-    ENDPOINTS
-        .iter()
-        .find(|e| e.path == path && e.method == method.as_str())
-        .map(|e| e.access)
 }
 
 /// The middleware run on every matched route: finds the rule, authenticates, authorises.
-pub(crate) async fn guard(
-    State(vault): State<Arc<Vault>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
     let path = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
     let endpoint = format!("{} {path}", req.method());
-    let permission = match rule(req.method(), &path) {
-        Some(Access::Public) => return next.run(req).await,
-        Some(Access::Requires(p)) => p,
+    let permission = match guard.rule(req.method(), &path).map(|r| r.access) {
+        Some(Some(Access::Public)) => return next.run(req).await,
+        Some(Some(Access::Requires(p))) => p,
         // Another method on a known path: let the router answer 405.
-        None if ENDPOINTS.iter().any(|e| e.path == path) => return next.run(req).await,
-        None => {
+        None if guard.rules.iter().any(|r| r.path == path) => return next.run(req).await,
+        Some(None) | None => {
             tracing::error!(%endpoint, "route has no access rule; refused");
             return ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -148,6 +79,7 @@ pub(crate) async fn guard(
         Ok(token) => token,
         Err(e) => return challenge(e),
     };
+    let vault = &guard.vault;
     let principal = match vault.authenticate(&token).await {
         Ok(p) => p,
         Err(e) => return challenge(ApiError::from(e)),

@@ -1,5 +1,6 @@
 //! The HTTP face of pdvault: the JSON API under `/api/v1`, errors as RFC 9457
-//! `application/problem+json` with a stable `code` and the offending `field`.
+//! `application/problem+json` with a stable `code` and the offending `field`, and its OpenAPI 3.1
+//! description with a bundled Swagger UI.
 //!
 //! This is the only crate that knows HTTP. Handlers parse the request at the boundary (JSON with
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
@@ -7,7 +8,9 @@
 
 mod accounts;
 pub mod auth;
+mod bodies;
 mod extract;
+pub mod openapi;
 mod problem;
 mod routes;
 
@@ -26,12 +29,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Builds the application router.
 pub fn router(vault: Arc<Vault>) -> Router {
-    routes::api()
-        .merge(accounts::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            vault.clone(),
-            auth::guard,
-        ))
+    routes::api(vault.clone())
+        // Swagger UI is an HTML page with its scripts, not part of the JSON API, so it is not in
+        // the endpoint table; like the document it reads, it is public (no authentication).
+        .merge(openapi::swagger_ui())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(vault)
@@ -46,4 +47,25 @@ pub async fn serve(
     axum::serve(listener, router(vault))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The (method, path) of every API endpoint the router serves, in the order they are declared.
+/// Tests compare it with the OpenAPI document so that no endpoint goes undocumented.
+pub fn endpoints() -> Vec<(axum::http::Method, &'static str)> {
+    routes::endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect()
+}
+
+/// The access rule of every endpoint, as the guard applies it; for the authorisation tests.
+pub fn access_rules() -> Vec<auth::Rule> {
+    routes::endpoints()
+        .into_iter()
+        .map(|e| auth::Rule {
+            method: e.method,
+            path: e.path,
+            access: e.access,
+        })
+        .collect()
 }

@@ -6,17 +6,37 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pdv_service::{Problem, ServiceError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
-struct Body {
+/// The body of every error response. It is also the `ProblemDetails` schema of the OpenAPI
+/// document, so the documented shape is the serialised one.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    description = "Ошибка в формате RFC 9457 (application/problem+json). Программа клиента различает ошибки по `code`; `detail` — пояснение для человека на русском; `field` — путь к полю запроса, из-за которого отказ; `errors` — все найденные нарушения, если их несколько.",
+    example = json!({
+        "type": "urn:pdvault:problem:no_contract",
+        "title": "Обработка запрещена",
+        "status": 403,
+        "code": "no_contract",
+        "detail": "цель «contract» основана на договоре, а действующего договора с субъектом нет (ст. 6 ч. 1 п. 5 152-ФЗ)",
+        "field": "purpose"
+    })
+)]
+pub(crate) struct ProblemDetails {
+    /// `urn:pdvault:problem:` followed by the code.
     #[serde(rename = "type")]
     kind: String,
     title: &'static str,
+    /// The HTTP status, repeated for clients that lose it.
     status: u16,
+    /// Stable machine code of the error.
     code: String,
     detail: String,
+    /// Dotted path of the request field at fault, e.g. `fields.birth_date`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<String>,
+    /// Every problem found when a request breaks several rules at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<Problem>,
 }
@@ -128,7 +148,7 @@ fn title(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ProblemDetails {
             kind: format!("urn:pdvault:problem:{}", self.code),
             title: title(self.status),
             status: self.status.as_u16(),

@@ -34,6 +34,7 @@ const CALLERS: [&str; 6] = [
 const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/health", &["*"]),
     ("GET", "/api/v1/policy", &["*"]),
+    ("GET", "/api/v1/openapi.json", &["*"]),
     ("POST", "/api/v1/auth/login", &["*"]),
     (
         "POST",
@@ -116,16 +117,22 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
 #[test]
 fn matrix_covers_every_endpoint() {
     let mut listed: Vec<(&str, &str)> = MATRIX.iter().map(|(m, p, _)| (*m, *p)).collect();
-    let mut routed: Vec<(&str, &str)> = pdv_web::auth::ENDPOINTS
-        .iter()
-        .map(|e| (e.method, e.path))
-        .collect();
+    let rules = pdv_web::access_rules();
+    let mut routed: Vec<(&str, &str)> = rules.iter().map(|r| (r.method.as_str(), r.path)).collect();
     listed.sort();
     routed.sort();
     assert_eq!(
         routed, listed,
-        "every endpoint of pdv_web::auth::ENDPOINTS needs a row in MATRIX, and only those"
+        "every endpoint of the router needs a row in MATRIX, and only those"
     );
+    for rule in &rules {
+        assert!(
+            rule.access.is_some(),
+            "{} {} has no access rule",
+            rule.method,
+            rule.path
+        );
+    }
 }
 
 /// A concrete URL for a route pattern: path parameters become fresh ids (or a login).
