@@ -77,6 +77,12 @@ impl ServiceError {
         matches!(self, ServiceError::Store(StoreError::Retryable(_)))
     }
 
+    /// Whether the database could not be reached (connection lost, server down or full):
+    /// nothing was committed, and the request may be repeated once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Backend(_)))
+    }
+
     /// A stable machine code for the error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -91,6 +97,7 @@ impl ServiceError {
             ServiceError::Replayed(_) => "replayed",
             ServiceError::Store(StoreError::Retryable(_)) => "busy",
             ServiceError::Store(StoreError::Conflict(_)) => "conflict",
+            ServiceError::Store(StoreError::Backend(_)) => "database_unavailable",
             ServiceError::Store(_) => "storage_error",
         }
     }

@@ -118,6 +118,16 @@ impl From<ServiceError> for ApiError {
                 code,
                 "база данных занята, повторите запрос",
             ),
+            // The database went away (connection lost, server down or full): nothing was
+            // committed, and the pool reconnects by itself once the database is back.
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "база данных недоступна; запрос не выполнен, повторите его позже",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(

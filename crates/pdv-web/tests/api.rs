@@ -558,3 +558,51 @@ async fn idempotency_key_makes_creates_safe_to_retry(backend: Backend) {
         .await;
     assert_ne!(a["id"], c["id"]);
 }
+
+/// PostgreSQL going away mid-service: requests get 503 with `Retry-After` (nothing half-done),
+/// and the same server answers again once the database is back, without a restart.
+#[tokio::test]
+async fn a_lost_database_gives_503_and_the_server_recovers() {
+    if !common::Backend::postgres_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres, "lider.toml").await;
+    let admin_url = std::env::var(pdv_store_postgres::testing::URL_VAR).unwrap();
+    let db = app.database_name().to_string();
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let run = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+    };
+    run(format!(
+        "ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS false"
+    ))
+    .await;
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/subjects"))
+        .json(&json!({ "kind": "buyer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "database_unavailable", "{body}");
+
+    run(format!(
+        "ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS true"
+    ))
+    .await;
+    app.subject("buyer").await;
+    app.audit_intact().await;
+}

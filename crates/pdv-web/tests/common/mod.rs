@@ -215,6 +215,14 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 }
 
 impl TestApp {
+    /// The PostgreSQL database's name; panics on SQLite.
+    pub fn database_name(&self) -> &str {
+        match &self._database {
+            Database::Postgres(db) => db.name(),
+            Database::Sqlite(_) => panic!("not a PostgreSQL test app"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
