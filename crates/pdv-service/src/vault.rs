@@ -144,6 +144,12 @@ impl Vault {
             .to_string()
     }
 
+    /// Whether the database answers: a cheap read outside any write transaction.
+    pub async fn check_ready(&self) -> ServiceResult<()> {
+        self.store.meta(META_KEY_ID).await?;
+        Ok(())
+    }
+
     pub fn policy(&self) -> &LoadedPolicy {
         &self.policy
     }

@@ -24,6 +24,16 @@ pub struct Health {
     pub policy_version: String,
 }
 
+/// Readiness: whether the server can serve requests now, i.e. its database answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(description = "Готовность: отвечает ли база данных.")]
+pub struct Ready {
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    #[schema(example = "sqlite")]
+    pub backend: &'static str,
+}
+
 /// The operator's policy as integrations need it: the vocabulary every other request uses.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(

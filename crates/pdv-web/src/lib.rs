@@ -19,6 +19,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use pdv_service::Vault;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use problem::ApiError;
@@ -27,6 +32,10 @@ pub use problem::ApiError;
 /// client from exhausting memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The longest a request may take before it is answered 503; a slow client or a stuck database
+/// cannot hold a worker forever.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Builds the application router.
 pub fn router(vault: Arc<Vault>) -> Router {
     routes::api(vault.clone())
@@ -34,6 +43,28 @@ pub fn router(vault: Arc<Vault>) -> Router {
         // the endpoint table; like the document it reads, it is public (no authentication).
         .merge(openapi::swagger_ui())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        // Answers hold personal data, so nothing may be cached or framed, and browsers must not
+        // guess content types.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(vault)
 }

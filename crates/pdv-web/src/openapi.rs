@@ -39,6 +39,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
     ),
     paths(
         routes::health,
+        routes::ready,
         routes::policy,
         routes::openapi_json,
         accounts::login,

@@ -17,7 +17,7 @@ use pdv_service::*;
 
 use crate::accounts;
 use crate::auth::{self, Access, Caller, Guard, Rule};
-use crate::bodies::{ConsentEvidence, Health, PolicyView};
+use crate::bodies::{ConsentEvidence, Health, PolicyView, Ready};
 use crate::extract::{ApiJson, Creating, parse_id};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, IdempotencyKey, InternalError, NotFound, PayloadTooLarge,
@@ -77,6 +77,7 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
     use Permission as P;
     vec![
         get("/health", health).public(),
+        get("/ready", ready).public(),
         get("/api/v1/policy", policy).public(),
         get(crate::openapi::OPENAPI_PATH, openapi_json).public(),
         post("/api/v1/auth/login", accounts::login).public(),
@@ -197,6 +198,26 @@ pub(crate) async fn health(State(vault): State<AppState>) -> Json<Health> {
         backend: vault.store().backend(),
         policy_version: vault.policy().policy.policy.version.to_string(),
     })
+}
+
+/// Public, like `/health`: load balancers and orchestrators ask it before sending traffic.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "service",
+    summary = "Готовность к работе",
+    description = "Отвечает 200, когда база данных доступна и сервер может обслуживать запросы, и 503 `database_unavailable`, когда нет (например, PostgreSQL перезапускается). Без авторизации — для балансировщиков и оркестраторов.",
+    responses(
+        (status = 200, description = "Сервис готов", body = Ready),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+pub(crate) async fn ready(State(vault): State<AppState>) -> ApiResult<Json<Ready>> {
+    vault.check_ready().await?;
+    Ok(Json(Ready {
+        status: "ready",
+        backend: vault.store().backend(),
+    }))
 }
 
 /// Public: the policy is published by law (ст. 18.1 ч. 2), and integrations read their

@@ -5,6 +5,7 @@
 mod common;
 
 on_every_backend!(
+    responses_carry_security_headers_and_readiness,
     slice_works_for_both_policies,
     find_by_email_or_phone_in_any_spelling,
     blocked_data_is_kept_but_not_served,
@@ -605,4 +606,20 @@ async fn a_lost_database_gives_503_and_the_server_recovers() {
     .await;
     app.subject("buyer").await;
     app.audit_intact().await;
+}
+
+/// Every answer forbids caching and framing; `/ready` reports the database without credentials.
+async fn responses_carry_security_headers_and_readiness(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    for path in ["/ready", "/api/v1/auth/me", "/api/v1/no-such-thing"] {
+        let r = app.anonymous.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+    let (status, body) = common::send(app.anonymous.get(app.url("/ready"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
 }
