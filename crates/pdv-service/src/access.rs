@@ -466,19 +466,6 @@ impl Vault {
             return Err(bad_credentials());
         };
         let actor = format!("user:{}", user.login);
-        if user.disabled_at_ms.is_some() {
-            self.log_security(self.security_event(
-                &actor,
-                "auth.login",
-                Outcome::Denied,
-                json!({ "code": "account_disabled" }),
-            ))
-            .await?;
-            return Err(unauthenticated(
-                "account_disabled",
-                "учётная запись отключена администратором",
-            ));
-        }
         if let Some(until) = user.locked_until_ms.filter(|u| *u > now) {
             self.log_security(self.security_event(
                 &actor,
@@ -492,6 +479,30 @@ impl Vault {
         let phc = user.password_hash.clone();
         let password = credentials.password;
         let ok = blocking(move || secret::verify_password(&password, &phc)).await;
+        // A disabled account says so only to someone who knows its password, so that the state
+        // of accounts cannot be probed with logins alone.
+        if user.disabled_at_ms.is_some() {
+            let code = if ok {
+                "account_disabled"
+            } else {
+                "invalid_credentials"
+            };
+            self.log_security(self.security_event(
+                &actor,
+                "auth.login",
+                Outcome::Denied,
+                json!({ "code": code }),
+            ))
+            .await?;
+            return Err(if ok {
+                unauthenticated(
+                    "account_disabled",
+                    "учётная запись отключена администратором",
+                )
+            } else {
+                bad_credentials()
+            });
+        }
 
         let mut tx = self.store().begin().await?;
         let Some(mut user) = tx.user_by_login(&user.login).await? else {
@@ -866,8 +877,7 @@ impl Vault {
         let now = self.now_ms();
         let mut tx = self.store().begin().await?;
         if !tx.revoke_api_key(id, now).await? {
-            let exists = tx.api_keys().await?.into_iter().any(|k| k.id == id);
-            return Err(if exists {
+            return Err(if self.store().api_key(id).await?.is_some() {
                 ServiceError::Conflict {
                     code: "key_already_revoked",
                     message: format!("ключ {} уже отозван", id.simple()),

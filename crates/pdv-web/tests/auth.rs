@@ -382,6 +382,11 @@ async fn administrators_manage_accounts_and_disabling_ends_sessions(backend: Bac
     );
     let (_, body) = login_http(&app, "agent", PASSWORD).await;
     assert_eq!(body["code"], "account_disabled");
+    let (_, body) = login_http(&app, "agent", "wrong-password-123").await;
+    assert_eq!(
+        body["code"], "invalid_credentials",
+        "without the password, a disabled account looks like any failed login"
+    );
 
     let (status, body) = send(admin.get(app.url("/api/v1/users"))).await;
     assert_eq!(status, StatusCode::OK);
