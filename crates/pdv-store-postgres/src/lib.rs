@@ -36,6 +36,7 @@
 //! pdv-store-postgres --all-targets` with the same `DATABASE_URL`.
 
 mod access;
+mod backup;
 pub mod testing;
 
 use std::str::FromStr;
@@ -306,6 +307,18 @@ impl Store for PostgresStore {
 
     async fn api_key(&self, id: uuid::Uuid) -> StoreResult<Option<ApiKeyRow>> {
         access::api_key(&self.pool, id).await
+    }
+
+    async fn table_names(&self) -> StoreResult<Vec<String>> {
+        backup::table_names(&self.pool).await
+    }
+
+    async fn export(
+        &self,
+        tables: &[&'static TableSpec],
+        sink: &mut (dyn FnMut(&'static TableSpec, BackupRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        backup::export(&self.pool, tables, sink).await
     }
 }
 
@@ -838,6 +851,47 @@ impl Transaction for PostgresTx {
 
     async fn revoke_api_key(&mut self, id: uuid::Uuid, at_ms: i64) -> StoreResult<bool> {
         access::revoke_api_key(&mut *self.tx, id, at_ms).await
+    }
+
+    async fn count_rows(&mut self, table: &'static TableSpec) -> StoreResult<u64> {
+        backup::count_rows(&mut self.tx, table).await
+    }
+
+    async fn clear_table(&mut self, table: &'static TableSpec) -> StoreResult<u64> {
+        backup::clear_table(&mut self.tx, table).await
+    }
+
+    async fn insert_rows(
+        &mut self,
+        table: &'static TableSpec,
+        rows: &[BackupRow],
+        skip_existing: bool,
+    ) -> StoreResult<()> {
+        backup::insert_rows(&mut self.tx, table, rows, skip_existing).await
+    }
+
+    async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64> {
+        backup::purge_subject(&mut self.tx, subject).await
+    }
+
+    async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool> {
+        backup::insert_tombstone(&mut self.tx, subject, at_ms).await
+    }
+
+    async fn tombstone(&mut self, subject: SubjectId) -> StoreResult<Option<i64>> {
+        backup::tombstone(&mut self.tx, subject).await
+    }
+
+    async fn tombstoned_subjects(&mut self) -> StoreResult<Vec<SubjectId>> {
+        backup::tombstoned_subjects(&mut self.tx).await
+    }
+
+    async fn prune_keys(&mut self) -> StoreResult<u64> {
+        backup::prune_keys(&mut self.tx).await
+    }
+
+    async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>> {
+        backup::subjects_without_key(&mut self.tx).await
     }
 
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {

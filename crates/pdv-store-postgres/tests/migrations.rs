@@ -9,3 +9,13 @@ fn postgres_and_sqlite_have_the_same_migration_versions() {
         "every migration must exist for both backends, with the same version number"
     );
 }
+
+/// Backups name the schema version they were made with; it must be the newest migration.
+#[test]
+fn the_backup_schema_version_is_the_newest_migration() {
+    assert_eq!(
+        pdv_store_sqlite::migration_versions().last().copied(),
+        Some(pdv_store::backup::SCHEMA_VERSION),
+        "raise pdv_store::backup::SCHEMA_VERSION with every migration"
+    );
+}

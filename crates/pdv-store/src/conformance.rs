@@ -43,7 +43,10 @@ macro_rules! conformance_tests {
             users_round_trip_and_logins_are_unique,
             sessions_are_found_by_token_hash_and_end,
             api_keys_round_trip_and_revoke_once,
-            hostile_strings_are_stored_verbatim
+            hostile_strings_are_stored_verbatim,
+            every_table_is_backed_up_or_left_out_on_purpose,
+            export_and_insert_rows_round_trip,
+            purge_and_tombstones_destroy_one_subject_only
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -626,4 +629,236 @@ pub async fn hostile_strings_are_stored_verbatim(store: &dyn Store) {
             .is_some(),
         "tables intact"
     );
+}
+
+/// A store holding at least one row of every backed-up table, with lists, NULLs and hostile text.
+async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
+    let hostile = "x'); DROP TABLE subjects; -- \" OR 1=1 --";
+    let a = with_subject(store, 1).await;
+    let b = with_subject(store, 2).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.set_meta("note", hostile).await.unwrap();
+    tx.insert_identifier(&IdentifierRow {
+        subject: a,
+        kind: IdentifierKind::Email,
+        blind: [7; 32],
+        value_ct: vec![1, 2, 3],
+    })
+    .await
+    .unwrap();
+    tx.insert_record(&RecordRow {
+        subject: a,
+        id: RecordId::from_bytes(id(3)),
+        category: "contacts".into(),
+        source: "subject".into(),
+        created_at_ms: 3,
+        fields: vec![FieldRow {
+            field: hostile.into(),
+            value_ct: vec![0, 255],
+        }],
+    })
+    .await
+    .unwrap();
+    tx.insert_consent(&ConsentRow {
+        subject: a,
+        id: ConsentId::from_bytes(id(4)),
+        kind: ConsentKind::Processing,
+        purposes: vec!["order".into(), hostile.into()],
+        recipients: vec![],
+        channel: "site".into(),
+        evidence_ct: vec![9; 40],
+        representative_ct: None,
+        document_id: "consent".into(),
+        document_version: "1".into(),
+        document_sha256: "ab".repeat(32),
+        policy_version: "1.0".into(),
+        given_at_ms: 10,
+        valid_until: None,
+        withdrawal: None,
+    })
+    .await
+    .unwrap();
+    tx.insert_contract(&ContractRow {
+        subject: b,
+        id: ContractId::from_bytes(id(5)),
+        reference: "№ 1".into(),
+        concluded_on: "2025-01-01".into(),
+        terminated_on: None,
+        created_at_ms: 5,
+    })
+    .await
+    .unwrap();
+    tx.insert_block(&BlockRow {
+        subject: a,
+        id: BlockId::from_bytes(id(6)),
+        category: None,
+        reason: hostile.into(),
+        placed_at_ms: 6,
+        lifted_at_ms: None,
+        lift_reason: None,
+    })
+    .await
+    .unwrap();
+    tx.insert_user(&user(7, "admin")).await.unwrap();
+    tx.insert_api_key(&ApiKeyRow {
+        id: uuid::Uuid::from_bytes(id(8)),
+        name: "crm".into(),
+        role: "integration".into(),
+        purposes: vec!["order".into()],
+        categories: vec![],
+        secret_hash: [8; 32],
+        created_by: "user:admin".into(),
+        created_at_ms: 8,
+        expires_at_ms: None,
+        revoked_at_ms: None,
+    })
+    .await
+    .unwrap();
+    tx.append_audit(event("one")).await.unwrap();
+    tx.append_audit(event("two")).await.unwrap();
+    tx.insert_tombstone(SubjectId::from_bytes(id(9)), 9)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (a, b)
+}
+
+async fn export_all(store: &dyn Store) -> Vec<(&'static str, BackupRow)> {
+    let tables: Vec<&'static TableSpec> = backup::TABLES.iter().collect();
+    let mut rows = Vec::new();
+    store
+        .export(&tables, &mut |t, row| {
+            rows.push((t.name, row));
+            Ok(())
+        })
+        .await
+        .expect("export");
+    rows
+}
+
+pub async fn every_table_is_backed_up_or_left_out_on_purpose(store: &dyn Store) {
+    let mut listed: Vec<&str> = backup::TABLES
+        .iter()
+        .map(|t| t.name)
+        .chain(backup::NOT_BACKED_UP.iter().map(|(name, _)| *name))
+        .collect();
+    listed.sort_unstable();
+    let actual = store.table_names().await.unwrap();
+    assert_eq!(
+        actual, listed,
+        "every table of the schema must be in pdv_store::backup::TABLES or NOT_BACKED_UP"
+    );
+}
+
+pub async fn export_and_insert_rows_round_trip(store: &dyn Store) {
+    populate_every_table(store).await;
+    let before = export_all(store).await;
+    for t in backup::TABLES {
+        assert!(
+            before.iter().any(|(name, _)| *name == t.name),
+            "the fixture must fill {}",
+            t.name
+        );
+    }
+    for (name, row) in &before {
+        let spec = backup::table(name).unwrap();
+        assert_eq!(
+            row.len(),
+            spec.columns.len(),
+            "{name}: one value per column"
+        );
+        for (v, c) in row.iter().zip(spec.columns) {
+            assert!(v.fits(c), "{name}.{} exported as {v:?}", c.name);
+        }
+    }
+    let mut tx = store.begin().await.unwrap();
+    for t in backup::TABLES.iter().rev() {
+        tx.clear_table(t).await.unwrap();
+        assert_eq!(tx.count_rows(t).await.unwrap(), 0, "{} cleared", t.name);
+    }
+    for t in backup::TABLES {
+        let rows: Vec<BackupRow> = before
+            .iter()
+            .filter(|(name, _)| *name == t.name)
+            .map(|(_, r)| r.clone())
+            .collect();
+        tx.insert_rows(t, &rows, false).await.unwrap();
+        // Inserting the same rows again is a conflict, unless asked to skip what exists.
+        if !rows.is_empty() {
+            tx.insert_rows(t, &rows, true).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        export_all(store).await,
+        before,
+        "rows must come back exactly as exported"
+    );
+    let mut tx = store.begin().await.unwrap();
+    let meta = backup::table("meta").unwrap();
+    let one = vec![vec![
+        Value::Text("note".into()),
+        Value::Text("other".into()),
+    ]];
+    assert!(
+        matches!(
+            tx.insert_rows(meta, &one, false).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate key without skip_existing is a conflict"
+    );
+}
+
+pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {
+    let (a, b) = populate_every_table(store).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.insert_tombstone(a, 50).await.unwrap());
+    assert!(!tx.insert_tombstone(a, 60).await.unwrap(), "only once");
+    assert_eq!(tx.tombstone(a).await.unwrap(), Some(50));
+    assert_eq!(tx.tombstone(b).await.unwrap(), None);
+    let deleted = tx.purge_subject(a).await.unwrap();
+    // identifier, record, field, consent, block, key
+    assert_eq!(deleted, 6, "every row of the subject's data and its key");
+    assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
+    assert!(tx.records(a, None).await.unwrap().is_empty());
+    assert!(tx.identifiers(a).await.unwrap().is_empty());
+    assert!(tx.consents(a).await.unwrap().is_empty());
+    assert!(tx.blocks(a).await.unwrap().is_empty());
+    assert!(tx.subject(a).await.unwrap().is_some(), "the id stays");
+    assert!(
+        tx.wrapped_key(b).await.unwrap().is_some(),
+        "others untouched"
+    );
+    assert_eq!(tx.contracts(b).await.unwrap().len(), 1);
+    assert_eq!(tx.tombstoned_subjects().await.unwrap(), vec![a]);
+    assert!(tx.subjects_without_key().await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+
+    // A key whose subject is gone or destroyed is pruned; a subject without key is reported.
+    let mut tx = store.begin().await.unwrap();
+    let keys = backup::table("subject_keys").unwrap();
+    tx.insert_rows(
+        keys,
+        &[
+            vec![
+                Value::Bytes(a.as_bytes().to_vec()),
+                Value::Bytes(vec![1; 60]),
+                Value::Text("k1".into()),
+                Value::Int(1),
+            ],
+            vec![
+                Value::Bytes(id(77).to_vec()),
+                Value::Bytes(vec![1; 60]),
+                Value::Text("k1".into()),
+                Value::Int(1),
+            ],
+        ],
+        false,
+    )
+    .await
+    .expect("the key store does not depend on the data tables");
+    assert_eq!(tx.prune_keys().await.unwrap(), 2);
+    assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
+    tx.purge_subject(b).await.unwrap();
+    assert_eq!(tx.subjects_without_key().await.unwrap(), vec![b]);
 }

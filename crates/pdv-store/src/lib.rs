@@ -6,9 +6,11 @@
 //! Every change goes through a [`Transaction`], which also appends the audit events, so a change
 //! and its audit record commit together or not at all.
 
+pub mod backup;
 pub mod conformance;
 mod rows;
 
+pub use backup::{BackupRow, TableSpec, Value};
 pub use rows::*;
 
 use async_trait::async_trait;
@@ -60,6 +62,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>>;
     async fn user(&self, id: uuid::Uuid) -> StoreResult<Option<UserRow>>;
     async fn api_key(&self, id: uuid::Uuid) -> StoreResult<Option<ApiKeyRow>>;
+
+    /// The names of the schema's tables, without the migration bookkeeping; for the check that
+    /// every table is either backed up or left out on purpose.
+    async fn table_names(&self) -> StoreResult<Vec<String>>;
+
+    /// Reads `tables` from one consistent snapshot, each table's rows in primary-key order, and
+    /// hands every row to `sink`. Writers are not blocked while it runs. An error from `sink`
+    /// stops the export and is returned.
+    async fn export(
+        &self,
+        tables: &[&'static TableSpec],
+        sink: &mut (dyn FnMut(&'static TableSpec, BackupRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()>;
 }
 
 /// One transaction. Dropping it without [`Transaction::commit`] rolls everything back.
@@ -155,6 +170,38 @@ pub trait Transaction: Send {
     async fn api_keys(&mut self) -> StoreResult<Vec<ApiKeyRow>>;
     /// Revokes a key; returns false when it does not exist or was already revoked.
     async fn revoke_api_key(&mut self, id: uuid::Uuid, at_ms: i64) -> StoreResult<bool>;
+
+    // Backup, restore and crypto-shredding. The wrapped keys and the record of destroyed subjects
+    // (tombstones) form the key store; everything else is data.
+
+    /// How many rows a backed-up table holds.
+    async fn count_rows(&mut self, table: &'static TableSpec) -> StoreResult<u64>;
+    /// Deletes every row of a backed-up table; returns how many.
+    async fn clear_table(&mut self, table: &'static TableSpec) -> StoreResult<u64>;
+    /// Inserts rows shaped by `table` (the caller has checked every value against its column).
+    /// With `skip_existing`, a row whose primary key is already there is left as it is.
+    async fn insert_rows(
+        &mut self,
+        table: &'static TableSpec,
+        rows: &[BackupRow],
+        skip_existing: bool,
+    ) -> StoreResult<()>;
+    /// Deletes the subject's wrapped data key and every row holding its personal data
+    /// (identifiers and their blind indexes, records, fields, consents, contracts, blocks). The
+    /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
+    async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
+    /// Records that the subject's key was destroyed; false when it already was.
+    async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool>;
+    /// When the subject's key was destroyed, if it was.
+    async fn tombstone(&mut self, subject: SubjectId) -> StoreResult<Option<i64>>;
+    /// Subjects still listed in `subjects` whose key was destroyed, in id order.
+    async fn tombstoned_subjects(&mut self) -> StoreResult<Vec<SubjectId>>;
+    /// Deletes wrapped keys of subjects that are not in `subjects` or were destroyed; returns
+    /// how many.
+    async fn prune_keys(&mut self) -> StoreResult<u64>;
+    /// Subjects that have neither a wrapped key nor a tombstone, in id order: their data cannot
+    /// be read.
+    async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>>;
 
     /// Appends an event to the audit chain after the current head and returns it chained.
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent>;
