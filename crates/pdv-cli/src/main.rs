@@ -19,6 +19,7 @@ use pdv_store_postgres::PostgresStore;
 use pdv_store_sqlite::SqliteStore;
 
 mod accounts;
+mod backup;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +54,10 @@ enum Command {
     /// API keys for integrations: create, list, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Write a backup: the data archive and, to a separate file, the key archive.
+    Backup(backup::Backup),
+    /// Restore a backup into this database (an empty one, or any with --replace).
+    Restore(backup::Restore),
     /// Print the API's OpenAPI 3.1 document (regenerate the committed copy with
     /// `pdv openapi > openapi.json`).
     Openapi,
@@ -254,6 +259,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Users(cmd) => accounts::users(cmd).await,
+        Command::Backup(cmd) => backup::backup(cmd).await,
+        Command::Restore(cmd) => backup::restore(cmd).await,
         Command::Keys(cmd) => accounts::keys(cmd).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the

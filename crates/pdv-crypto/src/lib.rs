@@ -18,7 +18,7 @@ pub mod secret;
 
 pub use envelope::{DataKey, FieldAad};
 pub use error::{CryptoError, MalformedKeyReason};
-pub use keyring::Keyring;
+pub use keyring::{BackupMac, Keyring};
 pub use master::MasterKey;
 
 /// The environment variable that may carry the master key, in the same text encoding as the key

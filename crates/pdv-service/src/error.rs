@@ -47,6 +47,19 @@ pub enum ServiceError {
     NotFound { what: &'static str, id: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The subject's data key was destroyed (crypto-shredding): the data is gone for good.
+    #[error("данные субъекта {id} уничтожены {at}; восстановить их невозможно")]
+    Destroyed { id: String, at: String },
+    /// A backup archive is damaged, forged, or not for this vault; nothing was restored.
+    #[error("архив {file}, строка {line}: {message}")]
+    BadArchive {
+        file: String,
+        line: u64,
+        message: String,
+    },
+    /// Reading or writing a file failed (a backup archive, for instance).
+    #[error("{0}")]
+    Io(String),
     /// The master key does not belong to this database.
     #[error(
         "мастер-ключ не подходит к этой базе данных (ключ {given}, база создана с ключом {expected}): укажите верный файл ключа (--key-file) или переменную PDV_MASTER_KEY"
@@ -93,6 +106,9 @@ impl ServiceError {
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Conflict { code, .. } => code,
             ServiceError::WrongMasterKey { .. } => "wrong_master_key",
+            ServiceError::Destroyed { .. } => "subject_destroyed",
+            ServiceError::BadArchive { .. } => "bad_archive",
+            ServiceError::Io(_) => "io_error",
             ServiceError::Integrity(_) => "integrity_error",
             ServiceError::Replayed(_) => "replayed",
             ServiceError::Store(StoreError::Retryable(_)) => "busy",

@@ -8,6 +8,7 @@
 
 mod access;
 mod audit_log;
+mod backup;
 mod clock;
 mod demo;
 mod error;
@@ -16,6 +17,7 @@ mod views;
 
 pub use access::*;
 pub use audit_log::AuditReport;
+pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredReport};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use demo::DemoSummary;
 pub use error::{Problem, ServiceError, ServiceResult};

@@ -163,6 +163,11 @@ impl Vault {
         civil_today(self.clock.now(), self.p())
     }
 
+    /// The id of the master key this vault was opened with.
+    pub fn master_key_id(&self) -> &str {
+        &self.key_id
+    }
+
     pub(crate) fn keyring(&self) -> &Keyring {
         &self.keyring
     }
@@ -326,10 +331,22 @@ impl Vault {
         tx: &mut dyn Transaction,
         id: SubjectId,
     ) -> ServiceResult<SubjectRow> {
-        tx.subject(id).await?.ok_or_else(|| ServiceError::NotFound {
-            what: "субъект",
-            id: id.to_string(),
-        })
+        let row = tx
+            .subject(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "субъект",
+                id: id.to_string(),
+            })?;
+        // A destroyed subject keeps its id for the audit trail, and nothing else: every use of
+        // it answers that it was destroyed.
+        if let Some(at_ms) = tx.tombstone(id).await? {
+            return Err(ServiceError::Destroyed {
+                id: id.to_string(),
+                at: self.local_time(at_ms),
+            });
+        }
+        Ok(row)
     }
 
     async fn data_key(
@@ -337,10 +354,16 @@ impl Vault {
         tx: &mut dyn Transaction,
         subject: SubjectId,
     ) -> ServiceResult<DataKey> {
-        let wrapped = tx
-            .wrapped_key(subject)
-            .await?
-            .ok_or_else(|| ServiceError::Integrity(format!("subject {subject} has no data key")))?;
+        let Some(wrapped) = tx.wrapped_key(subject).await? else {
+            // A destroyed key is the expected end of a subject's data, not a fault.
+            return Err(match tx.tombstone(subject).await? {
+                Some(at_ms) => ServiceError::Destroyed {
+                    id: subject.to_string(),
+                    at: self.local_time(at_ms),
+                },
+                None => ServiceError::Integrity(format!("subject {subject} has no data key")),
+            });
+        };
         self.keyring
             .unwrap_data_key(&wrapped.wrapped, subject.as_bytes())
             .map_err(|e| {

@@ -104,11 +104,11 @@ pub(crate) async fn count_rows(conn: &mut SqliteConnection, table: &TableSpec) -
     Ok(n as u64)
 }
 
-pub(crate) async fn clear_table(
-    conn: &mut SqliteConnection,
-    table: &TableSpec,
-) -> StoreResult<u64> {
-    let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", table.name)))
+pub(crate) async fn clear_table(conn: &mut SqliteConnection, table: &str) -> StoreResult<u64> {
+    if !pdv_store::backup::known_table(table) {
+        return Err(StoreError::Corrupt(format!("no table {table:?} to clear")));
+    }
+    let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
         .execute(conn)
         .await
         .map_err(map_err)?;

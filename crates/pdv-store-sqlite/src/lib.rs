@@ -705,7 +705,7 @@ impl Transaction for SqliteTx {
         backup::count_rows(&mut self.tx, table).await
     }
 
-    async fn clear_table(&mut self, table: &'static TableSpec) -> StoreResult<u64> {
+    async fn clear_table(&mut self, table: &str) -> StoreResult<u64> {
         backup::clear_table(&mut self.tx, table).await
     }
 

@@ -286,6 +286,11 @@ pub fn table(name: &str) -> Option<&'static TableSpec> {
     TABLES.iter().find(|t| t.name == name)
 }
 
+/// Whether the schema has this table, backed up or not; guards statements built from a name.
+pub fn known_table(name: &str) -> bool {
+    table(name).is_some() || NOT_BACKED_UP.iter().any(|(n, _)| *n == name)
+}
+
 /// The tables of the data archive, in insertion order.
 pub fn data_tables() -> Vec<&'static TableSpec> {
     TABLES.iter().filter(|t| t.part.in_data()).collect()

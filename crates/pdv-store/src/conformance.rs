@@ -773,7 +773,7 @@ pub async fn export_and_insert_rows_round_trip(store: &dyn Store) {
     }
     let mut tx = store.begin().await.unwrap();
     for t in backup::TABLES.iter().rev() {
-        tx.clear_table(t).await.unwrap();
+        tx.clear_table(t.name).await.unwrap();
         assert_eq!(tx.count_rows(t).await.unwrap(), 0, "{} cleared", t.name);
     }
     for t in backup::TABLES {

@@ -176,8 +176,9 @@ pub trait Transaction: Send {
 
     /// How many rows a backed-up table holds.
     async fn count_rows(&mut self, table: &'static TableSpec) -> StoreResult<u64>;
-    /// Deletes every row of a backed-up table; returns how many.
-    async fn clear_table(&mut self, table: &'static TableSpec) -> StoreResult<u64>;
+    /// Deletes every row of a table named in `backup::TABLES` or `backup::NOT_BACKED_UP`;
+    /// returns how many. Any other name is refused.
+    async fn clear_table(&mut self, table: &str) -> StoreResult<u64>;
     /// Inserts rows shaped by `table` (the caller has checked every value against its column).
     /// With `skip_existing`, a row whose primary key is already there is left as it is.
     async fn insert_rows(

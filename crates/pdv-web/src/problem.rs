@@ -106,6 +106,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, code, e.to_string())
             }
+            ServiceError::Destroyed { .. } => ApiError::new(StatusCode::GONE, code, e.to_string()),
             // A unique key already taken in the store (e.g. two requests racing on one
             // idempotency key) is the client's conflict, not a server failure.
             other if other.code() == "conflict" => ApiError::new(
