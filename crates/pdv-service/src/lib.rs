@@ -11,6 +11,7 @@ mod audit_log;
 mod clock;
 mod demo;
 mod error;
+mod monitoring;
 mod vault;
 mod views;
 
@@ -19,5 +20,6 @@ pub use audit_log::AuditReport;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use demo::DemoSummary;
 pub use error::{Problem, ServiceError, ServiceResult};
+pub use monitoring::Gauges;
 pub use vault::*;
 pub use views::*;
