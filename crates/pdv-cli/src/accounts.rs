@@ -158,17 +158,25 @@ pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 )
                 .await?;
             let k = &issued.key;
-            println!(
-                "выдан ключ {} «{}»: цели {}{}",
-                k.id.simple(),
-                k.name,
-                k.purposes.join(", "),
-                if k.categories.is_empty() {
-                    String::new()
-                } else {
-                    format!("; категории {}", k.categories.join(", "))
-                }
-            );
+            if k.role == "monitoring" {
+                println!(
+                    "выдан ключ мониторинга {} «{}»: только чтение /metrics",
+                    k.id.simple(),
+                    k.name
+                );
+            } else {
+                println!(
+                    "выдан ключ {} «{}»: цели {}{}",
+                    k.id.simple(),
+                    k.name,
+                    k.purposes.join(", "),
+                    if k.categories.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; категории {}", k.categories.join(", "))
+                    }
+                );
+            }
             println!("секрет (показан один раз, сохраните его в интеграции):");
             println!("{}", issued.secret);
         }
@@ -186,12 +194,12 @@ pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                         (None, false) => "срок истёк".to_string(),
                         (None, true) => "действует".to_string(),
                     };
-                    println!(
-                        "{}\t{}\tцели: {}\t{state}",
-                        k.id.simple(),
-                        k.name,
-                        k.purposes.join(",")
-                    );
+                    let scope = if k.role == "monitoring" {
+                        "мониторинг: /metrics".to_string()
+                    } else {
+                        format!("цели: {}", k.purposes.join(","))
+                    };
+                    println!("{}\t{}\t{scope}\t{state}", k.id.simple(), k.name);
                 }
             }
         }
@@ -214,8 +222,8 @@ const DEMO_USERS: [(&str, &str, &str); 4] = [
     ("auditor", "Демо Аудитор", "auditor"),
 ];
 
-/// Creates the demo accounts and an integration key on a demo database that has no accounts
-/// yet, and writes their secrets to `file` (mode 0600) as shell variables.
+/// Creates the demo accounts, an integration key and a monitoring key on a demo database that
+/// has no accounts yet, and writes their secrets to `file` (mode 0600) as shell variables.
 pub(crate) async fn demo_credentials(vault: &Vault, file: &Path) -> anyhow::Result<()> {
     if !vault.users().await?.is_empty() {
         eprintln!(
@@ -263,11 +271,24 @@ pub(crate) async fn demo_credentials(vault: &Vault, file: &Path) -> anyhow::Resu
         )
         .await?;
     lines.push(format!("PDV_DEMO_KEY={}", issued.secret));
+    let metrics = vault
+        .create_api_key(
+            &cli(),
+            NewApiKey {
+                name: "Демо: Prometheus".into(),
+                role: "monitoring".into(),
+                purposes: vec![],
+                categories: vec![],
+                valid_until: None,
+            },
+        )
+        .await?;
+    lines.push(format!("PDV_DEMO_METRICS_KEY={}", metrics.secret));
     let text = lines.join("\n") + "\n";
     write_private(file, &text)
         .with_context(|| format!("не удалось записать {}", file.display()))?;
     eprintln!(
-        "созданы демо-учётные записи admin, dpo, agent, auditor и ключ интеграции; пароли и ключ — в {}",
+        "созданы демо-учётные записи admin, dpo, agent, auditor, ключ интеграции и ключ мониторинга; пароли и ключи — в {}",
         file.display()
     );
     Ok(())

@@ -119,18 +119,19 @@ enum UsersCommand {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Issue an API key limited to purposes (and optionally categories); the secret is printed once.
+    /// Issue an API key limited to purposes (and optionally categories), or a monitoring key
+    /// for Prometheus; the secret is printed once.
     Create {
         #[command(flatten)]
         common: Common,
-        /// Whose key it is, e.g. "Служба доставки".
+        /// Whose key it is, e.g. "Служба доставки" or "Prometheus".
         #[arg(long)]
         name: String,
-        /// Only `integration` is accepted.
+        /// `integration` (needs --purposes) or `monitoring` (reads /metrics only, no purposes).
         #[arg(long, default_value = "integration")]
         role: String,
-        /// Comma-separated purpose ids of the policy.
-        #[arg(long, value_delimiter = ',', required = true)]
+        /// Comma-separated purpose ids of the policy; required for `integration`.
+        #[arg(long, value_delimiter = ',')]
         purposes: Vec<String>,
         /// Comma-separated category ids to limit the key to.
         #[arg(long, value_delimiter = ',')]

@@ -274,6 +274,30 @@ fn users_and_keys_are_managed_from_the_command_line() {
         text(&out)
     );
 
+    let out = pdv(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Prometheus",
+            "--role",
+            "monitoring",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("ключ мониторинга"), "{}", text(&out));
+    let out = pdv(
+        dir.path(),
+        &["keys", "create", "--name", "Сайт", "--role", "integration"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an integration key needs purposes"
+    );
+    assert!(text(&out).contains("purposes"), "{}", text(&out));
+
     let out = pdv(dir.path(), &["keys", "list", "--json"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(keys[0]["active"], true, "{keys}");
@@ -352,6 +376,14 @@ fn serve_demo_issues_working_credentials() {
             .await
             .unwrap();
         assert_eq!(me.status(), 200);
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .bearer_auth(var("PDV_DEMO_METRICS_KEY"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 200);
+        assert!(metrics.text().await.unwrap().contains("pdv_subjects 20"));
         let login = client
             .post(format!("{base}/api/v1/auth/login"))
             .json(&serde_json::json!({ "login": "dpo", "password": var("PDV_DEMO_DPO_PASSWORD") }))

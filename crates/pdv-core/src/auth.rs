@@ -39,15 +39,20 @@ pub enum Role {
     Auditor,
     /// A program (site, CRM, delivery service) acting through an API key limited to purposes.
     Integration,
+    /// A monitoring system (Prometheus) acting through an API key: reads the service's metrics
+    /// and nothing else. A scraper needs a long-lived credential that works without a person
+    /// logging in; an administrator's or auditor's key would carry far more than it needs.
+    Monitoring,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Administrator,
         Role::ResponsiblePerson,
         Role::Agent,
         Role::Auditor,
         Role::Integration,
+        Role::Monitoring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +62,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Auditor => "auditor",
             Role::Integration => "integration",
+            Role::Monitoring => "monitoring",
         }
     }
 
@@ -68,6 +74,7 @@ impl Role {
             Role::Agent => "оператор контакт-центра",
             Role::Auditor => "аудитор",
             Role::Integration => "интеграция",
+            Role::Monitoring => "мониторинг",
         }
     }
 
@@ -75,9 +82,15 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    /// Roles a person can hold; [`Role::Integration`] belongs to API keys only.
+    /// Roles a person can hold; [`Role::Integration`] and [`Role::Monitoring`] belong to API keys
+    /// only.
     pub fn is_staff(self) -> bool {
-        self != Role::Integration
+        !self.is_key_role()
+    }
+
+    /// Roles an API key can carry.
+    pub fn is_key_role(self) -> bool {
+        matches!(self, Role::Integration | Role::Monitoring)
     }
 
     /// Whether the role carries `permission`.
@@ -99,6 +112,10 @@ impl Role {
             P::VerifyAudit => matches!(self, R::Administrator | R::ResponsiblePerson | R::Auditor),
             P::ManageUsers => self == R::Administrator,
             P::ManageKeys => matches!(self, R::Administrator | R::ResponsiblePerson),
+            // Request counts, latencies and the number of subjects and audit events: no personal
+            // data, but a picture of the operator's activity, so not public. Those who run the
+            // system (administrator), those who check it (auditor) and the scraper's key.
+            P::ViewMetrics => matches!(self, R::Administrator | R::Auditor | R::Monitoring),
             P::OwnSession => true,
         }
     }
@@ -131,12 +148,14 @@ pub enum Permission {
     VerifyAudit,
     ManageUsers,
     ManageKeys,
+    /// The Prometheus metrics of the service.
+    ViewMetrics,
     /// Looking at and ending one's own session.
     OwnSession,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::CreateSubject,
         Permission::FindSubjects,
         Permission::ViewSubject,
@@ -151,6 +170,7 @@ impl Permission {
         Permission::VerifyAudit,
         Permission::ManageUsers,
         Permission::ManageKeys,
+        Permission::ViewMetrics,
         Permission::OwnSession,
     ];
 
@@ -170,6 +190,7 @@ impl Permission {
             Permission::VerifyAudit => "verify_audit",
             Permission::ManageUsers => "manage_users",
             Permission::ManageKeys => "manage_keys",
+            Permission::ViewMetrics => "view_metrics",
             Permission::OwnSession => "own_session",
         }
     }
@@ -330,6 +351,25 @@ mod tests {
         }
         assert_eq!(Role::parse("root"), None);
         assert!(!Role::Integration.is_staff());
+        assert!(!Role::Monitoring.is_staff());
+        assert!(Role::Monitoring.is_key_role());
+        assert!(!Role::Auditor.is_key_role());
+    }
+
+    #[test]
+    fn a_monitoring_key_sees_metrics_and_nothing_else() {
+        for p in Permission::ALL {
+            let expected = matches!(p, Permission::ViewMetrics | Permission::OwnSession);
+            assert_eq!(Role::Monitoring.allows(p), expected, "{p:?}");
+        }
+        let may_scrape: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(Permission::ViewMetrics))
+            .collect();
+        assert_eq!(
+            may_scrape,
+            [Role::Administrator, Role::Auditor, Role::Monitoring]
+        );
     }
 
     #[test]

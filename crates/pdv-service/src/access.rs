@@ -170,9 +170,11 @@ pub struct SessionIssued {
 pub struct NewApiKey {
     /// Whose key it is, e.g. «Сайт» or «Служба доставки».
     pub name: String,
-    /// Only `integration` keys exist; the field makes the role explicit.
+    /// `integration` (default) processes data for its purposes; `monitoring` only reads metrics.
     #[serde(default = "integration")]
     pub role: String,
+    /// The purposes an `integration` key may process data for; empty for `monitoring`.
+    #[serde(default)]
     pub purposes: Vec<String>,
     /// Limits the key further to these categories; all its purposes allow when empty.
     #[serde(default)]
@@ -414,6 +416,20 @@ impl Vault {
         })
     }
 
+    /// Audits a request refused because its address made too many attempts (the HTTP layer's
+    /// rate limit on logins). The address itself is not written: a staff member's IP address is
+    /// personal data, and the audit log holds no values. The HTTP layer calls this once per run
+    /// of refusals, not for each, so that a flood of requests is not also a flood of writes.
+    pub async fn audit_rate_limited(&self, endpoint: &str) -> ServiceResult<()> {
+        self.log_security(self.security_event(
+            "anonymous",
+            "auth.denied",
+            Outcome::Denied,
+            json!({ "code": "too_many_requests", "endpoint": endpoint }),
+        ))
+        .await
+    }
+
     /// Checks that the caller's role carries `permission` for `endpoint`; a refusal is audited.
     pub async fn authorize(
         &self,
@@ -596,11 +612,11 @@ impl Vault {
         }
         let role = match Role::parse(&input.role) {
             Some(r) if r.is_staff() => Some(r),
-            Some(_) => {
+            Some(r) => {
                 problems.push(Problem::new(
                     "role",
                     "invalid_role",
-                    "роль integration выдаётся только ключам API (pdv keys create)",
+                    format!("роль {r} выдаётся только ключам API (pdv keys create)"),
                 ));
                 None
             }
@@ -747,8 +763,9 @@ impl Vault {
         Ok(generated.then_some(password))
     }
 
-    /// Issues an integration key limited to purposes (and optionally categories) of the policy.
-    /// The secret is returned once; only its hash is kept.
+    /// Issues an integration key limited to purposes (and optionally categories) of the policy, or
+    /// a monitoring key that reads metrics only. The secret is returned once; only its hash is
+    /// kept.
     pub async fn create_api_key(
         &self,
         actor: &Actor,
@@ -764,17 +781,36 @@ impl Vault {
                 "укажите, чей это ключ (до 100 символов), например «Служба доставки»",
             ));
         }
-        if Role::parse(&input.role) != Some(Role::Integration) {
-            problems.push(Problem::new(
-                "role",
-                "invalid_role",
-                format!(
-                    "ключи API выдаются только с ролью integration, а не «{}»; сотрудникам заводят учётные записи (pdv users add)",
-                    input.role
-                ),
-            ));
-        }
-        if input.purposes.is_empty() {
+        let role = match Role::parse(&input.role) {
+            Some(r) if r.is_key_role() => Some(r),
+            _ => {
+                problems.push(Problem::new(
+                    "role",
+                    "invalid_role",
+                    format!(
+                        "ключи API выдаются с ролью integration (интеграция) или monitoring (сбор метрик), а не «{}»; сотрудникам заводят учётные записи (pdv users add)",
+                        input.role
+                    ),
+                ));
+                None
+            }
+        };
+        if role == Some(Role::Monitoring) {
+            // A monitoring key reads metrics only; a purpose or category on it would suggest it
+            // may touch personal data, so they are refused rather than ignored.
+            if !input.purposes.is_empty() || !input.categories.is_empty() {
+                let field = if input.purposes.is_empty() {
+                    "categories"
+                } else {
+                    "purposes"
+                };
+                problems.push(Problem::new(
+                    field,
+                    "not_for_monitoring",
+                    "ключ мониторинга не обрабатывает персональные данные: цели и категории для него не указываются",
+                ));
+            }
+        } else if input.purposes.is_empty() {
             problems.push(Problem::new(
                 "purposes",
                 "empty",
@@ -829,15 +865,15 @@ impl Vault {
                 Some(end)
             }
         };
-        if !problems.is_empty() {
+        let Some(role) = role.filter(|_| problems.is_empty()) else {
             return Err(ServiceError::Invalid(problems));
-        }
+        };
         let id = Uuid::now_v7();
         let secret = format!("{KEY_PREFIX}{}_{}", id.simple(), &secret::new_token(""));
         let row = ApiKeyRow {
             id,
             name,
-            role: Role::Integration.as_str().into(),
+            role: role.as_str().into(),
             purposes: purposes.into_iter().collect(),
             categories: categories.into_iter().collect(),
             secret_hash: secret::token_hash(&secret),
@@ -852,7 +888,7 @@ impl Vault {
             &actor.name,
             "key.create",
             Outcome::Done,
-            json!({ "key": id.simple().to_string(), "purposes": row.purposes, "categories": row.categories }),
+            json!({ "key": id.simple().to_string(), "role": row.role, "purposes": row.purposes, "categories": row.categories }),
         );
         self.finish(tx, vec![event]).await?;
         Ok(ApiKeyIssued {

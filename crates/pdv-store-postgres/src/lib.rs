@@ -297,6 +297,21 @@ impl Store for PostgresStore {
             .map_err(map_err)
     }
 
+    async fn counts(&self) -> StoreResult<StoreCounts> {
+        let row = sqlx::query!(
+            r#"SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS "audit_events!",
+                      (SELECT count(*) FROM subjects) AS "subjects!""#
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(StoreCounts {
+            audit_events: seq_from_db(row.audit_events)?,
+            subjects: u64::try_from(row.subjects)
+                .map_err(|_| corrupt("subject count is negative"))?,
+        })
+    }
+
     async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>> {
         access::session(&self.pool, token_hash).await
     }

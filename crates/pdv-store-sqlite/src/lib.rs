@@ -172,6 +172,24 @@ impl Store for SqliteStore {
             .map_err(map_err)
     }
 
+    async fn counts(&self) -> StoreResult<StoreCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS audit_events,
+                    (SELECT count(*) FROM subjects) AS subjects",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let count = |column: &str| -> StoreResult<u64> {
+            let n: i64 = row.try_get(column).map_err(map_err)?;
+            u64::try_from(n).map_err(|_| corrupt(&format!("{column} count is negative")))
+        };
+        Ok(StoreCounts {
+            audit_events: count("audit_events")?,
+            subjects: count("subjects")?,
+        })
+    }
+
     async fn session(&self, token_hash: &[u8; 32]) -> StoreResult<Option<SessionRow>> {
         access::session(&self.pool, token_hash).await
     }

@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             audit_chain_is_continuous_across_transactions,
             idempotent_responses_round_trip,
             meta_round_trips,
+            counts_follow_subjects_and_the_audit_chain,
             users_round_trip_and_logins_are_unique,
             sessions_are_found_by_token_hash_and_end,
             api_keys_round_trip_and_revoke_once,
@@ -397,6 +398,36 @@ pub async fn audit_chain_is_continuous_across_transactions(store: &dyn Store) {
         events[3].record,
         event("a0"),
         "records must read back exactly"
+    );
+}
+
+pub async fn counts_follow_subjects_and_the_audit_chain(store: &dyn Store) {
+    assert_eq!(
+        store.counts().await.unwrap(),
+        StoreCounts::default(),
+        "an empty store holds nothing"
+    );
+    with_subject(store, 1).await;
+    with_subject(store, 2).await;
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..3 {
+        tx.append_audit(event(&format!("a{i}"))).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    {
+        // Uncommitted work is not counted.
+        let mut tx = store.begin().await.unwrap();
+        let (s, k) = subject(3);
+        tx.insert_subject(&s, &k).await.unwrap();
+        tx.append_audit(event("rolled back")).await.unwrap();
+    }
+    assert_eq!(
+        store.counts().await.unwrap(),
+        StoreCounts {
+            audit_events: 3,
+            subjects: 2
+        },
+        "counts must follow committed subjects and audit events"
     );
 }
 

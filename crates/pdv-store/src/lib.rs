@@ -40,6 +40,17 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// How much a store holds, as [`Store::counts`] reads it for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreCounts {
+    /// Events in the audit log. Read as the newest event's `seq`, one lookup in the primary key
+    /// rather than a scan: the chain starts at 1 and has no gaps (the verifier enforces both).
+    pub audit_events: u64,
+    /// Data subjects held. A `count(*)`: exact, and linear in the number of subjects, which is
+    /// fine for a scrape every few tens of seconds.
+    pub subjects: u64,
+}
+
 /// A database holding pdvault's data.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -54,6 +65,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// A value of the store's metadata, outside any transaction.
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// How much the store holds, for monitoring: read outside any write transaction, so that a
+    /// metrics scrape never waits for the writer lock or holds up a command.
+    async fn counts(&self) -> StoreResult<StoreCounts>;
 
     // Authentication runs on every request, so its lookups are plain reads outside a write
     // transaction; all changes to accounts, sessions and keys go through a `Transaction`.

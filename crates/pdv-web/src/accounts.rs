@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pdv_service::{
-    ApiKeyIssued, ApiKeyView, Credentials, NewApiKey, NewUser, Principal, SessionIssued,
-    UserChange, UserCreated, UserView, Vault,
+    ApiKeyIssued, ApiKeyView, Credentials, NewApiKey, NewUser, Principal, ServiceError,
+    SessionIssued, UserChange, UserCreated, UserView, Vault,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,9 +18,10 @@ use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable,
-    Unauthorized, Unprocessable, UnsupportedMediaType,
+    TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 use crate::problem::ApiError;
+use crate::ratelimit::LoginAttempt;
 
 type AppState = Arc<Vault>;
 type ApiResult<T> = Result<T, ApiError>;
@@ -31,7 +32,7 @@ type ApiResult<T> = Result<T, ApiError>;
     path = "/api/v1/auth/login",
     tag = "access",
     summary = "Вход сотрудника",
-    description = "Проверяет логин и пароль и открывает сеанс на 8 часов; токен сеанса передаётся дальше в заголовке `Authorization: Bearer …`. После трёх неудачных попыток подряд ответ замедляется, после пяти вход блокируется на 15 минут. Каждая попытка записывается в журнал аудита. Без авторизации.",
+    description = "Проверяет логин и пароль и открывает сеанс на 8 часов; токен сеанса передаётся дальше в заголовке `Authorization: Bearer …`. После трёх неудачных попыток подряд ответ замедляется, после пяти вход блокируется на 15 минут. Кроме того, число неудачных попыток с одного адреса ограничено (по умолчанию 10 подряд, затем 10 в минуту): сверх него — 429 `too_many_requests` с заголовком `Retry-After`; успешные входы лимит не расходуют. Каждая попытка и первый отказ по лимиту записываются в журнал аудита. Без авторизации.",
     request_body = Credentials,
     responses(
         (status = 200, description = "Сеанс открыт", body = SessionIssued),
@@ -40,15 +41,23 @@ type ApiResult<T> = Result<T, ApiError>;
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 500, response = InternalError),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 pub(crate) async fn login(
     State(vault): State<AppState>,
+    attempt: LoginAttempt,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> ApiResult<Json<SessionIssued>> {
-    Ok(Json(vault.login(credentials).await?))
+    let result = vault.login(credentials).await;
+    // Only a failed password check counts against the address; the attempt's token goes back
+    // for anything else (a success, a database error).
+    if let Err(ServiceError::Unauthenticated { .. }) = &result {
+        attempt.failed();
+    }
+    Ok(Json(result?))
 }
 
 #[utoipa::path(
@@ -314,7 +323,7 @@ pub(crate) async fn list_keys(State(vault): State<AppState>) -> ApiResult<Json<K
     path = "/api/v1/keys",
     tag = "access",
     summary = "Выдать ключ API",
-    description = "Выдаёт ключ с ролью integration для перечисленных целей политики и, если указаны, только для этих категорий. Ключ не получит данных других целей и категорий, даже если попросит. Секрет возвращается один раз; хранится только его хеш. Для администратора и ответственного за обработку ПДн.",
+    description = "Выдаёт ключ с ролью integration для перечисленных целей политики и, если указаны, только для этих категорий: ключ не получит данных других целей и категорий, даже если попросит. Ключ с ролью monitoring (без целей и категорий) даёт только чтение метрик `/metrics` — для Prometheus. Секрет возвращается один раз; хранится только его хеш. Для администратора и ответственного за обработку ПДн.",
     request_body = NewApiKey,
     responses(
         (status = 201, description = "Ключ выдан", body = ApiKeyIssued),

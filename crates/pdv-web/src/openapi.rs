@@ -42,6 +42,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         routes::ready,
         routes::policy,
         routes::openapi_json,
+        crate::metrics::scrape,
         accounts::login,
         accounts::logout,
         accounts::me,
@@ -79,6 +80,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
             PayloadTooLarge,
             UnsupportedMediaType,
             Unprocessable,
+            TooManyRequests,
             ServiceUnavailable,
             InternalError,
         ),
@@ -143,7 +145,7 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "Токен интеграции в заголовке `Authorization: Bearer <токен>`. Не нужен для `/health`, `/api/v1/policy` и описания API.",
+                        "Токен сеанса сотрудника или ключ API в заголовке `Authorization: Bearer <токен>`. Не нужен для `/health`, `/ready`, `/api/v1/policy`, входа и описания API.",
                     ))
                     .build(),
             ),
@@ -340,6 +342,27 @@ problem_response!(
             "fields.health_status: «health_status» — специальные категории персональных данных (признак «health»); оператор их не обрабатывает (ст. 10 152-ФЗ), данные не приняты",
             Some("fields.health_status"),
         ),
+    )
+);
+
+problem_response!(
+    TooManyRequests,
+    problem(
+        "Слишком много неудачных попыток входа с одного адреса (код `too_many_requests`); пароль не проверялся. Повторите через указанное в `Retry-After` число секунд. Первый отказ из серии записывается в журнал аудита.",
+        example(
+            429,
+            "Слишком много запросов",
+            "too_many_requests",
+            "слишком много неудачных попыток входа с вашего адреса; повторите через 6 с",
+            None,
+        ),
+    )
+    .header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("Через сколько секунд повторить попытку."))
+            .build(),
     )
 );
 

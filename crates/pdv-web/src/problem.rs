@@ -41,6 +41,11 @@ pub(crate) struct ProblemDetails {
     errors: Vec<Problem>,
 }
 
+/// The `code` of a problem answer, kept on the response for the middleware that counts refusals
+/// (`metrics.rs`), so that it need not parse the body.
+#[derive(Debug, Clone)]
+pub(crate) struct ProblemCode(pub String);
+
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -152,6 +157,7 @@ fn title(status: StatusCode) -> &'static str {
         413 => "Слишком большой запрос",
         415 => "Неподдерживаемый формат",
         422 => "Запрос отклонён",
+        429 => "Слишком много запросов",
         503 => "Сервис временно недоступен",
         _ => "Внутренняя ошибка",
     }
@@ -159,6 +165,7 @@ fn title(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let code = ProblemCode(self.code.clone());
         let body = ProblemDetails {
             kind: format!("urn:pdvault:problem:{}", self.code),
             title: title(self.status),
@@ -171,6 +178,7 @@ impl IntoResponse for ApiError {
         let json =
             serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
         let mut response = (self.status, json).into_response();
+        response.extensions_mut().insert(code);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

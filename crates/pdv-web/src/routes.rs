@@ -80,6 +80,7 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/ready", ready).public(),
         get("/api/v1/policy", policy).public(),
         get(crate::openapi::OPENAPI_PATH, openapi_json).public(),
+        get(crate::metrics::METRICS_PATH, crate::metrics::scrape).needs(P::ViewMetrics),
         post("/api/v1/auth/login", accounts::login).public(),
         post("/api/v1/auth/logout", accounts::logout).needs(P::OwnSession),
         get("/api/v1/auth/me", accounts::me).needs(P::OwnSession),

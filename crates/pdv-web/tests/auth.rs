@@ -14,19 +14,20 @@ on_every_backend!(
     keys_are_issued_only_for_declared_purposes,
 );
 
-use common::{Backend, PASSWORD, STAFF, client_with, key, login, send, spawn_app};
+use common::{Backend, PASSWORD, STAFF, client_with, key, login, monitoring_key, send, spawn_app};
 use pdv_core::audit::Outcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Who calls, in the matrix's columns.
-const CALLERS: [&str; 6] = [
+const CALLERS: [&str; 7] = [
     "anonymous",
     "admin",
     "dpo",
     "agent",
     "auditor",
     "integration",
+    "monitoring",
 ];
 
 /// The expected access matrix, written out by hand: for each endpoint, the callers allowed
@@ -36,16 +37,31 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/ready", &["*"]),
     ("GET", "/api/v1/policy", &["*"]),
     ("GET", "/api/v1/openapi.json", &["*"]),
+    ("GET", "/metrics", &["admin", "auditor", "monitoring"]),
     ("POST", "/api/v1/auth/login", &["*"]),
     (
         "POST",
         "/api/v1/auth/logout",
-        &["admin", "dpo", "agent", "auditor", "integration"],
+        &[
+            "admin",
+            "dpo",
+            "agent",
+            "auditor",
+            "integration",
+            "monitoring",
+        ],
     ),
     (
         "GET",
         "/api/v1/auth/me",
-        &["admin", "dpo", "agent", "auditor", "integration"],
+        &[
+            "admin",
+            "dpo",
+            "agent",
+            "auditor",
+            "integration",
+            "monitoring",
+        ],
     ),
     ("GET", "/api/v1/users", &["admin"]),
     ("POST", "/api/v1/users", &["admin"]),
@@ -169,6 +185,7 @@ async fn every_endpoint_answers_every_role_as_the_matrix_says(backend: Backend) 
         "integration",
         client_with(&key(&app.vault, &["contract"], &[]).await),
     ));
+    clients.push(("monitoring", client_with(&monitoring_key(&app.vault).await)));
     assert_eq!(clients.len(), CALLERS.len());
     for (method, path, allowed) in MATRIX {
         // Logging out would end the caller's session for the rest of the matrix.

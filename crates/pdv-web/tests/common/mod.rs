@@ -113,8 +113,29 @@ pub fn client_with(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// Rate limits so generous that no test but those of the limits themselves reaches them: the
+/// lock-out tests make a dozen failed logins from one address within a second.
+pub fn generous_limits() -> pdv_web::RateLimitSettings {
+    pdv_web::RateLimitSettings {
+        login: pdv_web::LoginRateLimit {
+            per_address_per_minute: 60_000,
+            burst: 1_000,
+        },
+        ..pdv_web::RateLimitSettings::default()
+    }
+}
+
 /// Starts a server on `backend` for the shipped policy `name` on a random port.
 pub async fn spawn_app(backend: Backend, name: &str) -> TestApp {
+    spawn_app_with(backend, name, generous_limits()).await
+}
+
+/// Starts a server like [`spawn_app`] with the given rate limits.
+pub async fn spawn_app_with(
+    backend: Backend,
+    name: &str,
+    limits: pdv_web::RateLimitSettings,
+) -> TestApp {
     let (store, database): (Arc<dyn Store>, Database) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -159,11 +180,10 @@ pub async fn spawn_app(backend: Backend, name: &str) -> TestApp {
     let vault = Arc::new(vault);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(pdv_web::serve(
-        listener,
-        vault.clone(),
-        std::future::pending(),
-    ));
+    let served = vault.clone();
+    tokio::spawn(async move {
+        pdv_web::serve_with(listener, served, &limits, std::future::pending()).await
+    });
     let token = login(&vault, "dpo").await;
     let auditor = login(&vault, "auditor").await;
     TestApp {
@@ -200,6 +220,24 @@ pub async fn key(vault: &Vault, purposes: &[&str], categories: &[&str]) -> Strin
                 role: "integration".into(),
                 purposes: purposes.iter().map(|s| s.to_string()).collect(),
                 categories: categories.iter().map(|s| s.to_string()).collect(),
+                valid_until: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+}
+
+/// The secret of a new monitoring key, which reads the metrics and nothing else.
+pub async fn monitoring_key(vault: &Vault) -> String {
+    vault
+        .create_api_key(
+            &Actor::new("test"),
+            NewApiKey {
+                name: "Prometheus".into(),
+                role: "monitoring".into(),
+                purposes: vec![],
+                categories: vec![],
                 valid_until: None,
             },
         )
