@@ -392,7 +392,9 @@ impl Resolver<'_> {
                 origin: Origin::Flag(knob.flag.unwrap_or(knob.key)),
             });
         }
-        if let Some(text) = (self.env)(knob.env) {
+        // An empty variable counts as unset, as clap treated it before, so that
+        // `Environment=PDV_TLS_CERT=` in a unit can switch a setting back off.
+        if let Some(text) = (self.env)(knob.env).filter(|v| !v.is_empty()) {
             return match T::parse_text(&text) {
                 Ok(value) => Some(Setting {
                     value,
@@ -925,7 +927,8 @@ mod tests {
         let mut case = Case::new()
             .file("[server]\nlisten = \"127.0.0.1:1000\"\nrequest_timeout_secs = 5\n[log]\nlevel = \"debug\"\n")
             .env("PDV_LISTEN", "127.0.0.1:2000")
-            .env("PDV_LOG", "warn");
+            .env("PDV_LOG", "warn")
+            .env("PDV_REQUEST_TIMEOUT_SECS", "");
         case.flags.listen = Some("127.0.0.1:3000".into());
         let config = case.load().unwrap();
         assert_eq!(config.listen.value, "127.0.0.1:3000");
