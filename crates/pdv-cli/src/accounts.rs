@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use pdv_service::{NewApiKey, NewUser, UserChange, Vault};
 
+use crate::config::Config;
 use crate::{KeysCommand, UsersCommand, open_vault};
 
 fn cli() -> pdv_service::Actor {
@@ -32,10 +33,10 @@ fn local(ts: jiff::Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn users(cmd: UsersCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match cmd {
         UsersCommand::Add {
-            common,
+            common: _,
             login,
             name,
             role,
@@ -46,7 +47,7 @@ pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            let vault = open_vault(&common, false).await?;
+            let vault = open_vault(config, false).await?;
             let created = vault
                 .add_user(
                     &cli(),
@@ -66,8 +67,8 @@ pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 println!("пароль (показан один раз): {password}");
             }
         }
-        UsersCommand::List { common, json } => {
-            let vault = open_vault(&common, false).await?;
+        UsersCommand::List { common: _, json } => {
+            let vault = open_vault(config, false).await?;
             let users = vault.users().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&users)?);
@@ -86,17 +87,17 @@ pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        UsersCommand::Disable { common, login } => {
-            change(&common, &login, UserChange::Disable, "отключена").await?;
+        UsersCommand::Disable { common: _, login } => {
+            change(config, &login, UserChange::Disable, "отключена").await?;
         }
-        UsersCommand::Enable { common, login } => {
-            change(&common, &login, UserChange::Enable, "включена").await?;
+        UsersCommand::Enable { common: _, login } => {
+            change(config, &login, UserChange::Enable, "включена").await?;
         }
-        UsersCommand::Unlock { common, login } => {
-            change(&common, &login, UserChange::Unlock, "разблокирована").await?;
+        UsersCommand::Unlock { common: _, login } => {
+            change(config, &login, UserChange::Unlock, "разблокирована").await?;
         }
         UsersCommand::Passwd {
-            common,
+            common: _,
             login,
             password_stdin,
         } => {
@@ -105,7 +106,7 @@ pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            let vault = open_vault(&common, false).await?;
+            let vault = open_vault(config, false).await?;
             let generated = vault.set_password(&cli(), &login, password).await?;
             println!("пароль учётной записи {login} изменён; её сеансы завершены");
             if let Some(password) = generated {
@@ -117,21 +118,21 @@ pub(crate) async fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn change(
-    common: &crate::Common,
+    config: &Config,
     login: &str,
     change: UserChange,
     done: &str,
 ) -> anyhow::Result<()> {
-    let vault = open_vault(common, false).await?;
+    let vault = open_vault(config, false).await?;
     let user = vault.change_user(&cli(), login, change).await?;
     println!("учётная запись {} {done}", user.login);
     Ok(())
 }
 
-pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn keys(cmd: KeysCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::Create {
-            common,
+            common: _,
             name,
             role,
             purposes,
@@ -144,7 +145,7 @@ pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("--valid-until {d:?}: ожидается дата ГГГГ-ММ-ДД"))
                 })
                 .transpose()?;
-            let vault = open_vault(&common, false).await?;
+            let vault = open_vault(config, false).await?;
             let issued = vault
                 .create_api_key(
                     &cli(),
@@ -180,8 +181,8 @@ pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             println!("секрет (показан один раз, сохраните его в интеграции):");
             println!("{}", issued.secret);
         }
-        KeysCommand::List { common, json } => {
-            let vault = open_vault(&common, false).await?;
+        KeysCommand::List { common: _, json } => {
+            let vault = open_vault(config, false).await?;
             let keys = vault.api_keys().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
@@ -203,10 +204,10 @@ pub(crate) async fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        KeysCommand::Revoke { common, id } => {
+        KeysCommand::Revoke { common: _, id } => {
             let id = uuid::Uuid::try_parse(&id)
                 .with_context(|| format!("{id:?} не является идентификатором ключа"))?;
-            let vault = open_vault(&common, false).await?;
+            let vault = open_vault(config, false).await?;
             let key = vault.revoke_api_key(&cli(), id).await?;
             println!("ключ {} «{}» отозван", key.id.simple(), key.name);
         }

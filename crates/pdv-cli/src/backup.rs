@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use pdv_service::{Actor, ArchiveInfo, RestoreSummary};
 
+use crate::config::Config;
 use crate::{Common, open_vault};
 
 #[derive(Debug, Args)]
@@ -53,8 +54,8 @@ fn describe(a: &ArchiveInfo) -> String {
     )
 }
 
-pub async fn backup(cmd: Backup) -> anyhow::Result<ExitCode> {
-    let vault = open_vault(&cmd.common, false).await?;
+pub async fn backup(cmd: Backup, config: &Config) -> anyhow::Result<ExitCode> {
+    let vault = open_vault(config, false).await?;
     let summary = vault
         .backup(&Actor::new("cli"), cmd.data.as_deref(), cmd.keys.as_deref())
         .await?;
@@ -122,8 +123,8 @@ fn print_restore(s: &RestoreSummary) {
     }
 }
 
-pub async fn restore(cmd: Restore) -> anyhow::Result<ExitCode> {
-    let vault = open_vault(&cmd.common, false).await?;
+pub async fn restore(cmd: Restore, config: &Config) -> anyhow::Result<ExitCode> {
+    let vault = open_vault(config, false).await?;
     let summary = vault
         .restore(
             &Actor::new("cli"),

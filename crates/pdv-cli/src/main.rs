@@ -1,12 +1,14 @@
 //! `pdv`: pdvault's server and command-line tool.
 //!
-//! This is the composition root: it reads configuration from flags and environment, picks the
-//! store backend from the database URL, loads the policy and the master key, and hands them to
-//! the service and the web layer. No other crate names a concrete backend.
+//! This is the composition root: it resolves the configuration (flags, environment, `pdv.toml`,
+//! defaults; see `config`), sets up the log, picks the store backend from the database URL, loads
+//! the policy and the master key, and hands them to the service and the web layer. No other
+//! crate names a concrete backend.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -17,9 +19,13 @@ use pdv_service::{SystemClock, Vault};
 use pdv_store::Store;
 use pdv_store_postgres::PostgresStore;
 use pdv_store_sqlite::SqliteStore;
+use pdv_web::tls::TlsConfig;
 
 mod accounts;
 mod backup;
+mod config;
+
+use config::{Config, Flags, LogFormat, Sources};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +34,17 @@ mod backup;
     about = "pdvault — учёт и защита персональных данных по 152-ФЗ"
 )]
 struct Cli {
+    /// Configuration file [env: PDV_CONFIG] [default: pdv.toml in the working directory, if
+    /// there is one]. Every knob, with its variable and default: docs/configuration.md.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log format: text or json [env: PDV_LOG_FORMAT; file: log.format] [default: text].
+    #[arg(long, global = true, value_name = "text|json")]
+    log_format: Option<String>,
+    /// Log filter, e.g. debug or info,sqlx=warn [env: PDV_LOG; file: log.level]
+    /// [default: info,sqlx=warn].
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +78,19 @@ enum Command {
     /// Print the API's OpenAPI 3.1 document (regenerate the committed copy with
     /// `pdv openapi > openapi.json`).
     Openapi,
+    /// The effective configuration: show where each value comes from, or check it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration as a pdv.toml, each value with its source (flag,
+    /// variable, file:line or default); passwords are hidden.
+    Show(Serve),
+    /// Check the configuration, the policy, the master key and the TLS files without starting
+    /// anything; exit 1 on any error.
+    Check(Serve),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,39 +186,107 @@ enum KeysCommand {
     },
 }
 
+// Flags carry no defaults and read no variables themselves: a flag left out falls back to the
+// variable, then the configuration file, then the default, all resolved in `config`.
+
 #[derive(Debug, Args)]
 struct Common {
-    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE.
-    #[arg(long, env = "PDV_DATABASE_URL", default_value = "sqlite://pdvault.db")]
-    database_url: String,
-    /// Master key file (ignored when PDV_MASTER_KEY is set).
-    #[arg(long, env = "PDV_KEY_FILE", default_value = "pdvault.key")]
-    key_file: PathBuf,
-    /// The operator's policy file.
-    #[arg(long, env = "PDV_POLICY", default_value = "policies/lider.toml")]
-    policy: PathBuf,
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE [env: PDV_DATABASE_URL;
+    /// file: database.url] [default: sqlite://pdvault.db].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Master key file, ignored when PDV_MASTER_KEY is set [env: PDV_KEY_FILE; file: keys.file]
+    /// [default: pdvault.key].
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// The operator's policy file [env: PDV_POLICY; file: policy.file]
+    /// [default: policies/lider.toml].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 struct Migrate {
-    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE.
-    #[arg(long, env = "PDV_DATABASE_URL", default_value = "sqlite://pdvault.db")]
-    database_url: String,
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DATABASE [env: PDV_DATABASE_URL;
+    /// file: database.url] [default: sqlite://pdvault.db].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
 struct Serve {
     #[command(flatten)]
     common: Common,
-    /// Address to listen on.
-    #[arg(long, env = "PDV_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: String,
-    /// Demo mode: create the key if there is none and load demo data into an empty database.
-    #[arg(long, env = "PDV_DEMO")]
+    /// Address to listen on [env: PDV_LISTEN; file: server.listen] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    listen: Option<String>,
+    /// Demo mode: create the key if there is none and load demo data into an empty database
+    /// [env: PDV_DEMO; file: demo.enabled].
+    #[arg(long)]
     demo: bool,
-    /// Where --demo writes the demo accounts' passwords and API key (mode 0600).
-    #[arg(long, env = "PDV_DEMO_CREDENTIALS", default_value = "pdvault-demo.env")]
-    demo_credentials: PathBuf,
+    /// Where --demo writes the demo accounts' passwords and API key, mode 0600
+    /// [env: PDV_DEMO_CREDENTIALS; file: demo.credentials_file] [default: pdvault-demo.env].
+    #[arg(long, value_name = "FILE")]
+    demo_credentials: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key) [env: PDV_TLS_CERT; file:
+    /// tls.cert_file].
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert [env: PDV_TLS_KEY; file: tls.key_file].
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The knobs given on the command line, whichever subcommand carries them.
+    fn flags(&self) -> Flags {
+        let mut flags = Flags {
+            config: self.config.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+            ..Flags::default()
+        };
+        let common = match &self.command {
+            Command::Init(common) => Some(common),
+            Command::Demo(demo) => Some(&demo.common),
+            Command::Backup(cmd) => Some(&cmd.common),
+            Command::Restore(cmd) => Some(&cmd.common),
+            Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
+            Command::Users(cmd) => Some(match cmd {
+                UsersCommand::Add { common, .. }
+                | UsersCommand::List { common, .. }
+                | UsersCommand::Disable { common, .. }
+                | UsersCommand::Enable { common, .. }
+                | UsersCommand::Unlock { common, .. }
+                | UsersCommand::Passwd { common, .. } => common,
+            }),
+            Command::Keys(cmd) => Some(match cmd {
+                KeysCommand::Create { common, .. }
+                | KeysCommand::List { common, .. }
+                | KeysCommand::Revoke { common, .. } => common,
+            }),
+            Command::Serve(serve)
+            | Command::Config(ConfigCommand::Show(serve) | ConfigCommand::Check(serve)) => {
+                flags.listen = serve.listen.clone();
+                flags.demo = serve.demo.then_some(true);
+                flags.demo_credentials = serve.demo_credentials.clone();
+                flags.tls_cert = serve.tls_cert.clone();
+                flags.tls_key = serve.tls_key.clone();
+                Some(&serve.common)
+            }
+            Command::Migrate(m) => {
+                flags.database_url = m.database_url.clone();
+                None
+            }
+            Command::Policy(_) | Command::Openapi => None,
+        };
+        if let Some(common) = common {
+            flags.database_url = common.database_url.clone();
+            flags.key_file = common.key_file.clone();
+            flags.policy = common.policy.clone();
+        }
+        flags
+    }
 }
 
 #[derive(Debug, Args)]
@@ -223,13 +321,21 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PDV_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match Config::load(Sources {
+        flags: cli.flags(),
+        env: &env,
+        default_file: PathBuf::from(config::DEFAULT_FILE),
+    }) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("ошибка в настройках:\n{errors}");
+            // `pdv config check` reports a bad configuration as its finding, like `policy check`.
+            let checking = matches!(cli.command, Command::Config(ConfigCommand::Check(_)));
+            return ExitCode::from(if checking { 1 } else { 2 });
+        }
+    };
+    init_logging(&config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -237,7 +343,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli.command, &config));
+    // Connections still open when the shutdown grace period ran out end here, and a blocking
+    // task (a password hash) may not hold the exit for long.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("ошибка: {e:#}");
@@ -246,29 +356,60 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Init(common) => init(&common).await,
-        Command::Serve(serve) => run_server(serve).await,
-        Command::Migrate(m) => migrate(&m.database_url).await,
+/// The log goes to stderr, as text for people or as one JSON object per line for collectors.
+/// Either way it holds no personal data: the HTTP layer logs route templates, never URIs,
+/// headers or bodies (see `pdv_web`).
+fn init_logging(config: &Config) {
+    // The filter was checked when the configuration was loaded.
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level.value)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: in journald or a log collector they are escape-code noise.
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match config.log_format.value {
+        LogFormat::Text => log.init(),
+        LogFormat::Json => log
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(_) => init(config).await,
+        Command::Serve(_) => run_server(config).await,
+        Command::Migrate(_) => migrate(&config.database_url.value).await,
         Command::Policy(PolicyCommand::Check { files }) => Ok(check_policies(&files)),
-        Command::Audit(AuditCommand::Verify { common, json }) => verify(&common, json).await,
+        Command::Audit(AuditCommand::Verify { json, .. }) => verify(config, json).await,
         Command::Demo(demo) => {
-            let vault = open_vault(&demo.common, false).await?;
+            let vault = open_vault(config, false).await?;
             let summary = vault.load_demo(demo.subjects).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Users(cmd) => accounts::users(cmd).await,
-        Command::Backup(cmd) => backup::backup(cmd).await,
-        Command::Restore(cmd) => backup::restore(cmd).await,
-        Command::Keys(cmd) => accounts::keys(cmd).await,
+        Command::Users(cmd) => accounts::users(cmd, config).await,
+        Command::Keys(cmd) => accounts::keys(cmd, config).await,
+        Command::Backup(cmd) => backup::backup(cmd, config).await,
+        Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the
             // committed one.
             print!("{}", pdv_web::openapi::to_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config(ConfigCommand::Show(_)) => {
+            print!(
+                "{}",
+                config.show(std::env::var_os(MASTER_KEY_ENV).is_some())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check(_)) => Ok(check_config(config).await),
     }
 }
 
@@ -292,17 +433,39 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
-/// The URL without a password, for messages and logs.
+/// The URL with its password (in the user part or a `password=` parameter) replaced by `***`,
+/// for messages, logs and `pdv config show`.
 fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}@{host}")
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    // The last `@` ends the user part: a password may itself contain `@`.
+    let address = match address.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => address.to_string(),
+    };
+    match query {
+        None => format!("{scheme}://{address}"),
+        Some(query) => {
+            let query = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            format!("{scheme}://{address}?{query}")
         }
-        None => url.to_string(),
     }
 }
 
@@ -355,24 +518,21 @@ fn load_policy(path: &Path) -> anyhow::Result<LoadedPolicy> {
 }
 
 /// The master key from PDV_MASTER_KEY or the key file; `create` makes a new file when neither exists.
-fn master_key(common: &Common, create: bool) -> anyhow::Result<MasterKey> {
+fn master_key(config: &Config, create: bool) -> anyhow::Result<MasterKey> {
+    let key_file = &config.key_file.value;
     if let Ok(encoded) = std::env::var(MASTER_KEY_ENV) {
         return MasterKey::from_encoded(&encoded)
             .with_context(|| format!("переменная {MASTER_KEY_ENV} содержит не ключ pdvault"));
     }
-    match MasterKey::read_file(&common.key_file) {
+    match MasterKey::read_file(key_file) {
         Ok(key) => Ok(key),
         Err(CryptoError::KeyFileMissing(_)) if create => {
             let key = MasterKey::generate();
-            key.write_new_file(&common.key_file).with_context(|| {
-                format!(
-                    "не удалось создать файл ключа {}",
-                    common.key_file.display()
-                )
-            })?;
+            key.write_new_file(key_file)
+                .with_context(|| format!("не удалось создать файл ключа {}", key_file.display()))?;
             eprintln!(
                 "создан мастер-ключ {} (ключ {}): храните его отдельно от базы",
-                common.key_file.display(),
+                key_file.display(),
                 key.key_id()
             );
             Ok(key)
@@ -381,23 +541,23 @@ fn master_key(common: &Common, create: bool) -> anyhow::Result<MasterKey> {
             "файл мастер-ключа {} не найден: создайте его командой `pdv init` или задайте переменную {MASTER_KEY_ENV}",
             path.display()
         ),
-        Err(e) => Err(e).with_context(|| format!("мастер-ключ {}", common.key_file.display())),
+        Err(e) => Err(e).with_context(|| format!("мастер-ключ {}", key_file.display())),
     }
 }
 
-async fn open_vault(common: &Common, create_key: bool) -> anyhow::Result<Vault> {
-    open_vault_with(common, create_key, false).await
+async fn open_vault(config: &Config, create_key: bool) -> anyhow::Result<Vault> {
+    open_vault_with(config, create_key, false).await
 }
 
 /// Opens the vault; `show_warnings` prints every policy warning. The server and `init` show
 /// them; short administrative commands keep quiet about them so that their own output is not
 /// buried (`pdv policy check` prints them on demand).
 async fn open_vault_with(
-    common: &Common,
+    config: &Config,
     create_key: bool,
     show_warnings: bool,
 ) -> anyhow::Result<Vault> {
-    let policy = load_policy(&common.policy)?;
+    let policy = load_policy(&config.policy.value)?;
     if show_warnings {
         for w in &policy.warnings {
             tracing::warn!("{}", w.render(&policy.file, &policy.source).trim_end());
@@ -408,24 +568,29 @@ async fn open_vault_with(
             "policy has warnings; see `pdv policy check`"
         );
     }
-    let key = master_key(common, create_key)?;
-    let store = open_store(&common.database_url).await?;
-    Ok(Vault::open(store, Arc::new(policy), &key, Arc::new(SystemClock)).await?)
+    let key = master_key(config, create_key)?;
+    let store = open_store(&config.database_url.value).await?;
+    Ok(
+        Vault::open(store, Arc::new(policy), &key, Arc::new(SystemClock))
+            .await?
+            .with_auth_settings(config.auth_settings()),
+    )
 }
 
-async fn init(common: &Common) -> anyhow::Result<ExitCode> {
-    if std::env::var(MASTER_KEY_ENV).is_err() && common.key_file.exists() {
+async fn init(config: &Config) -> anyhow::Result<ExitCode> {
+    let key_file = &config.key_file.value;
+    if std::env::var(MASTER_KEY_ENV).is_err() && key_file.exists() {
         bail!(
             "файл ключа {} уже существует; ключ не перезаписывается (иначе данные станут нечитаемыми)",
-            common.key_file.display()
+            key_file.display()
         );
     }
-    let vault = open_vault_with(common, true, true).await?;
+    let vault = open_vault_with(config, true, true).await?;
     println!(
         "готово: база {} ({}), политика {} версии {}",
-        redacted(&common.database_url),
+        redacted(&config.database_url.value),
         vault.store().backend(),
-        common.policy.display(),
+        config.policy.value.display(),
         vault.policy().policy.policy.version
     );
     println!("дальше: pdv serve   (или pdv demo, чтобы загрузить демонстрационные данные)");
@@ -473,8 +638,8 @@ fn check_policies(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-async fn verify(common: &Common, json: bool) -> anyhow::Result<ExitCode> {
-    let vault = open_vault(common, false).await?;
+async fn verify(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let vault = open_vault(config, false).await?;
     let report = vault.verify_audit().await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -494,9 +659,15 @@ async fn verify(common: &Common, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn run_server(serve: Serve) -> anyhow::Result<ExitCode> {
-    let vault = Arc::new(open_vault_with(&serve.common, serve.demo, true).await?);
-    if serve.demo && vault.store().meta("demo_loaded").await?.is_none() {
+async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
+    // A bad certificate or key stops the server before it touches the database.
+    let tls = config
+        .tls_files()
+        .map(|(cert, key)| TlsConfig::from_pem_files(cert, key))
+        .transpose()?;
+    let demo = config.demo.value;
+    let vault = Arc::new(open_vault_with(config, demo, true).await?);
+    if demo && vault.store().meta("demo_loaded").await?.is_none() {
         let summary = vault.load_demo(20).await?;
         let mut tx = vault.store().begin().await?;
         tx.set_meta("demo_loaded", "1").await?;
@@ -508,24 +679,109 @@ async fn run_server(serve: Serve) -> anyhow::Result<ExitCode> {
             "demo data loaded"
         );
     }
-    if serve.demo {
-        accounts::demo_credentials(&vault, &serve.demo_credentials).await?;
+    if demo {
+        accounts::demo_credentials(&vault, &config.demo_credentials.value).await?;
     }
-    let listener = tokio::net::TcpListener::bind(&serve.listen)
+    let listen = &config.listen.value;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("не удалось занять адрес {}", serve.listen))?;
+        .with_context(|| format!("не удалось занять адрес {listen}"))?;
     let p = &vault.policy().policy;
     eprintln!(
-        "pdvault слушает http://{} — оператор «{}», политика версии {}, база {}",
+        "pdvault слушает {}://{} — оператор «{}», политика версии {}, база {}",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?,
         p.operator.short_name,
         p.policy.version,
-        redacted(&serve.common.database_url)
+        redacted(&config.database_url.value)
     );
-    pdv_web::serve(listener, vault, shutdown_signal())
-        .await
-        .context("сервер остановился с ошибкой")?;
+    let settings = config.web_settings();
+    match &tls {
+        Some(tls) => pdv_web::serve_tls(listener, tls, vault, &settings, shutdown_signal()).await,
+        None => pdv_web::serve_with(listener, vault, &settings, shutdown_signal()).await,
+    }
+    .context("сервер остановился с ошибкой")?;
+    eprintln!("pdvault остановлен");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `pdv config check`: everything `pdv serve` reads before it starts, without starting. The
+/// database is not opened: opening creates and migrates it, which a check must not do.
+async fn check_config(config: &Config) -> ExitCode {
+    let mut failed = false;
+    let mut report = |what: &str, outcome: anyhow::Result<String>| match outcome {
+        Ok(found) => println!("{what}: {found}"),
+        Err(e) => {
+            failed = true;
+            println!("{what}: ОШИБКА: {e:#}");
+        }
+    };
+    report(
+        "файл настроек",
+        Ok(match &config.file {
+            Some(file) => format!("{} — принят", file.path.display()),
+            None => "нет, действуют переменные окружения и значения по умолчанию".into(),
+        }),
+    );
+    report(
+        "политика",
+        load_policy(&config.policy.value).map(|loaded| {
+            let p = &loaded.policy;
+            format!(
+                "{} — «{}» версии {}, предупреждений {}",
+                config.policy.value.display(),
+                p.operator.short_name,
+                p.policy.version,
+                loaded.warnings.len()
+            )
+        }),
+    );
+    report(
+        "мастер-ключ",
+        master_key(config, false).map(|key| {
+            let from = if std::env::var_os(MASTER_KEY_ENV).is_some() {
+                format!("переменная {MASTER_KEY_ENV}")
+            } else {
+                format!("файл {}", config.key_file.value.display())
+            };
+            format!("{from} — ключ {} прочитан", key.key_id())
+        }),
+    );
+    report(
+        "база данных",
+        backend_of(&config.database_url.value).map(|backend| {
+            format!(
+                "{} ({}) — адрес принят, соединение не проверялось",
+                redacted(&config.database_url.value),
+                match backend {
+                    Backend::Sqlite => "SQLite",
+                    Backend::Postgres => "PostgreSQL",
+                }
+            )
+        }),
+    );
+    report(
+        "TLS",
+        match config.tls_files() {
+            None => Ok("не настроен: сервер говорит по HTTP (TLS завершает прокси)".into()),
+            Some((cert, key)) => TlsConfig::from_pem_files(cert, key)
+                .map(|_| {
+                    format!(
+                        "сертификат {} и ключ {} приняты",
+                        cert.display(),
+                        key.display()
+                    )
+                })
+                .map_err(anyhow::Error::from),
+        },
+    );
+    if failed {
+        println!("в настройках есть ошибки");
+        ExitCode::FAILURE
+    } else {
+        println!("настройки в порядке");
+        ExitCode::SUCCESS
+    }
 }
 
 async fn shutdown_signal() {

@@ -9,17 +9,24 @@ fn policy(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn pdv(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pdv"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("PDV_MASTER_KEY")
-        .env_remove("PDV_DATABASE_URL")
-        .env_remove("PDV_KEY_FILE")
+/// `pdv` in `dir`, with none of the test runner's own `PDV_…` settings, the «ЛИДЕР» policy and
+/// a quiet log.
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pdv"));
+    command.current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PDV_") {
+            command.env_remove(name);
+        }
+    }
+    command
         .env("PDV_POLICY", policy("lider.toml"))
-        .env("PDV_LOG", "error")
-        .output()
-        .expect("pdv runs")
+        .env("PDV_LOG", "error");
+    command
+}
+
+fn pdv(dir: &Path, args: &[&str]) -> Output {
+    command(dir).args(args).output().expect("pdv runs")
 }
 
 fn text(out: &Output) -> String {
@@ -330,13 +337,8 @@ fn users_and_keys_are_managed_from_the_command_line() {
 fn serve_demo_issues_working_credentials() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pdv"))
+    let mut child = command(dir.path())
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("PDV_MASTER_KEY")
-        .env_remove("PDV_DATABASE_URL")
-        .env("PDV_POLICY", policy("lider.toml"))
-        .env("PDV_LOG", "error")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -400,4 +402,460 @@ fn serve_demo_issues_working_credentials() {
     });
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A `pdv serve` running in a directory, its stderr collected as it comes.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `pdv serve ARGS` with `env` and waits until it says where it listens.
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut child = command(dir)
+            .arg("serve")
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (found, base) = std::sync::mpsc::channel();
+        let reader = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in stderr.lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.split("слушает ").nth(1) {
+                        let _ = found.send(rest.split_whitespace().next().unwrap().to_string());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            })
+        };
+        let mut server = Server {
+            child,
+            base: String::new(),
+            log,
+            reader: Some(reader),
+        };
+        match base.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(base) => server.base = base,
+            Err(_) => {
+                let _ = server.child.kill();
+                let _ = server.child.wait();
+                panic!("the server did not start:\n{}", server.log());
+            }
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit: its status, how long it took, and the whole log.
+    fn terminate(mut self) -> (std::process::ExitStatus, std::time::Duration, String) {
+        let sent = std::time::Instant::now();
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if sent.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("pdv serve ignored SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let took = sent.elapsed();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, took, self.log())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a server running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo_var(dir: &Path, name: &str) -> String {
+    let env = std::fs::read_to_string(dir.join("pdvault-demo.env")).unwrap();
+    env.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} missing in {env}"))
+        .to_string()
+}
+
+/// Personal data, a password and bearer tokens go to the server in every place a request can
+/// carry them (body, query string, path); the JSON log, at its most detailed level, must hold
+/// none of them, yet tell each request by its route template, status and request id.
+#[test]
+fn the_json_log_has_no_personal_data_tokens_or_passwords() {
+    const EMAIL: &str = "Anna.Petrova-Log@example.ru";
+    const PHONE: &str = "+7 (916) 123-45-67";
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--log-level",
+            "trace",
+        ],
+        &[],
+    );
+    let base = server.base.clone();
+    let password = demo_var(dir.path(), "PDV_DEMO_DPO_PASSWORD");
+    let key = demo_var(dir.path(), "PDV_DEMO_KEY");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (token, data_request_id) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let login: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "login": "dpo", "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_string();
+        let created = client
+            .post(format!("{base}/api/v1/subjects"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "kind": "buyer",
+                "identifiers": { "email": EMAIL, "phone": PHONE }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let found = client
+            .post(format!("{base}/api/v1/subjects/search"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "kind": "phone", "value": PHONE }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.status(), 200);
+        // Personal data in the query string: refused, and kept out of the log.
+        let in_query = client
+            .get(format!("{base}/api/v1/subjects/{id}/data"))
+            .query(&[("purpose", "contract"), ("email", EMAIL), ("phone", PHONE)])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(in_query.status(), 400);
+        let data_request_id = in_query.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        // Personal data in the path, where a route matches and where none does.
+        let in_path = client
+            .get(format!(
+                "{base}/api/v1/subjects/{EMAIL}/data?purpose=contract"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(in_path.status(), 400);
+        let unmatched = client
+            .get(format!("{base}/lookup/{EMAIL}/79161234567"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unmatched.status(), 404);
+        let me = client
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        (token, data_request_id)
+    });
+    let (status, took, log) = server.terminate();
+    assert!(status.success(), "exit 0 on SIGTERM: {status:?}\n{log}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "stops promptly: {took:?}"
+    );
+    assert!(log.contains("pdvault остановлен"), "{log}");
+
+    let lower = log.to_lowercase();
+    for secret in [
+        EMAIL.to_lowercase().as_str(),
+        "anna.petrova-log%40example.ru",
+        "anna.petrova-log",
+        "9161234567",
+        "123-45-67",
+        "916) 123",
+        &token,
+        &key,
+        &password,
+        // The secret part of the key, also on its own.
+        key.rsplit('_').next().unwrap(),
+    ] {
+        assert!(
+            !lower.contains(&secret.to_lowercase()),
+            "the log holds «{secret}»:\n{log}"
+        );
+    }
+    // Every line but pdv's own messages to the operator is a JSON object.
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let finished = |route: &str, status: u64| {
+        events.iter().find(|e| {
+            e["message"] == "request finished"
+                && e["span"]["route"] == route
+                && e["status"] == status
+        })
+    };
+    let data = finished("/api/v1/subjects/{subject}/data", 400)
+        .unwrap_or_else(|| panic!("no line for the data request:\n{log}"));
+    assert_eq!(data["span"]["method"], "GET");
+    assert!(data["latency_ms"].as_f64().is_some(), "{data}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["span"]["request_id"] == data_request_id.as_str()),
+        "the X-Request-Id of the answer is in the log: {data_request_id}\n{log}"
+    );
+    assert!(finished("-", 404).is_some(), "{log}");
+    assert!(finished("/api/v1/subjects/search", 200).is_some(), "{log}");
+    assert!(finished("/api/v1/auth/login", 200).is_some(), "{log}");
+}
+
+/// A request that never finishes cannot keep the server from stopping: after
+/// `shutdown_grace_secs` it exits 0 anyway, and says so.
+#[test]
+fn serve_exits_after_the_grace_period_when_a_request_hangs() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let server = Server::start(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("PDV_SHUTDOWN_GRACE_SECS", "1"),
+            ("PDV_REQUEST_TIMEOUT_SECS", "300"),
+            ("PDV_LOG", "info"),
+        ],
+    );
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut tcp = std::net::TcpStream::connect(&address).unwrap();
+    // The body is announced but never sent in full: the request stays in flight.
+    tcp.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"login\"",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (status, took, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "it waited for the request first: {took:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert!(log.contains("shutdown grace period over"), "{log}");
+}
+
+/// Writes a self-signed certificate for 127.0.0.1 and its key; returns the certificate's PEM.
+fn certificate(dir: &Path) -> String {
+    let issued = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(dir.join("server.crt"), issued.cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), issued.signing_key.serialize_pem()).unwrap();
+    issued.cert.pem()
+}
+
+#[test]
+fn serve_speaks_https_when_the_config_file_names_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert_pem = certificate(dir.path());
+    std::fs::write(
+        dir.path().join("pdv.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[tls]\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\n",
+    )
+    .unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let check = pdv(dir.path(), &["config", "check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("сертификат server.crt и ключ server.key приняты"),
+        "{}",
+        text(&check)
+    );
+
+    let server = Server::start(dir.path(), &[], &[]);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let health = client
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+    });
+    let (status, _, log) = server.terminate();
+    assert!(status.success(), "{log}");
+
+    // A missing key file stops the server before it starts, naming the file.
+    std::fs::remove_file(dir.path().join("server.key")).unwrap();
+    let out = pdv(dir.path(), &["serve"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("файл закрытого ключа TLS server.key: файл не найден"),
+        "{}",
+        text(&out)
+    );
+    let check = pdv(dir.path(), &["config", "check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(text(&check).contains("TLS: ОШИБКА"), "{}", text(&check));
+}
+
+#[test]
+fn settings_come_from_flags_then_environment_then_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pdv.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout_secs = 12\n\n[database]\nurl = \"sqlite://from-file.db\"\n",
+    )
+    .unwrap();
+    let out = command(dir.path())
+        .args(["config", "show", "--listen", "127.0.0.1:7"])
+        .env("PDV_DATABASE_URL", "postgres://pdv:hunter22@db:5432/pdv")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("listen = \"127.0.0.1:7\"  # флаг --listen"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("request_timeout_secs = 12  # pdv.toml:3"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "url = \"postgres://pdv:***@db:5432/pdv\"  # переменная окружения PDV_DATABASE_URL"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter22"), "{shown}");
+    assert!(
+        shown.contains("max_body_bytes = 65536  # по умолчанию"),
+        "{shown}"
+    );
+
+    // The file is found in the working directory; the database it names is the one `init` makes.
+    let out = pdv(dir.path(), &["init"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir.path().join("from-file.db").exists());
+    let out = pdv(dir.path(), &["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("настройки в порядке"), "{}", text(&out));
+
+    // A file named by PDV_CONFIG elsewhere is used, and must exist.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let named = elsewhere.path().join("custom.toml");
+    std::fs::write(&named, "[log]\nformat = \"json\"\n").unwrap();
+    let out = command(elsewhere.path())
+        .args(["config", "show"])
+        .env("PDV_CONFIG", &named)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("(переменная окружения PDV_CONFIG)")
+            && text(&out).contains("format = \"json\"  # "),
+        "{}",
+        text(&out)
+    );
+    let out = pdv(
+        elsewhere.path(),
+        &["--config", "absent.toml", "users", "list"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("файл настроек absent.toml (флаг --config): файл не найден"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn mistakes_in_the_config_file_stop_every_command_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pdv.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\nlisen = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    for args in [&["serve"][..], &["users", "list"], &["migrate"]] {
+        let out = pdv(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("pdv.toml:3:1: ошибка: неизвестный ключ «lisen»"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    let out = pdv(dir.path(), &["config", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    std::fs::write(
+        dir.path().join("pdv.toml"),
+        "[server]\nshutdown_grace_secs = \"30\"\n",
+    )
+    .unwrap();
+    let out = pdv(dir.path(), &["serve"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("pdv.toml:2:23: ошибка: неверный тип значения: ожидается целое"),
+        "{}",
+        text(&out)
+    );
 }

@@ -8,6 +8,10 @@
 //! This is the only crate that knows HTTP. Handlers parse the request at the boundary (JSON with
 //! the path of a bad field, ids, query strings), call one `Vault` command, and turn its result or
 //! error into a response. No handler touches the store or the keys.
+//!
+//! Around the router: the limits of [`WebSettings`], an access log that holds no personal data
+//! (`trace`), and serving over plain HTTP or TLS ([`tls`]) with a bounded graceful shutdown
+//! (`server`).
 
 mod accounts;
 pub mod auth;
@@ -18,8 +22,10 @@ pub mod openapi;
 mod problem;
 pub mod ratelimit;
 mod routes;
+mod server;
+pub mod tls;
+mod trace;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -30,27 +36,55 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use problem::ApiError;
 pub use ratelimit::{LoginRateLimit, RateLimitSettings};
+pub use server::{serve_tls, serve_with};
 
-/// The largest request body accepted; personal-data records are small, and a bound keeps a
+/// The default largest request body; personal-data records are small, and a bound keeps a
 /// client from exhausting memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The longest a request may take before it is answered 503; a slow client or a stuck database
-/// cannot hold a worker forever.
+/// The default longest time a request may take before it is answered 503; a slow client or a
+/// stuck database cannot hold a worker forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the application router with the default rate limits.
+/// The default time requests in flight get to finish after the server is told to stop.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The server's tunable limits; [`WebSettings::default`] is what runs when nothing is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Longer requests are answered 503.
+    pub request_timeout: Duration,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// After the stop signal, how long requests in flight may still run before the server
+    /// returns anyway and their connections are dropped.
+    pub shutdown_grace: Duration,
+    /// Per-address limits (login) and the proxies whose `X-Forwarded-For` is believed.
+    pub rate_limits: RateLimitSettings,
+}
+
+impl Default for WebSettings {
+    fn default() -> WebSettings {
+        WebSettings {
+            request_timeout: REQUEST_TIMEOUT,
+            max_body_bytes: MAX_BODY_BYTES,
+            shutdown_grace: SHUTDOWN_GRACE,
+            rate_limits: RateLimitSettings::default(),
+        }
+    }
+}
+
+/// Builds the application router with the default settings.
 pub fn router(vault: Arc<Vault>) -> Router {
-    router_with(vault, &RateLimitSettings::default())
+    router_with(vault, &WebSettings::default())
 }
 
 /// Builds the application router. Rate limits key on the client's address, which the router
 /// finds only when served with connection info, as [`serve_with`] does.
-pub fn router_with(vault: Arc<Vault>, limits: &RateLimitSettings) -> Router {
+pub fn router_with(vault: Arc<Vault>, settings: &WebSettings) -> Router {
     let metrics = Arc::new(metrics::Metrics::new(
         routes::endpoints().into_iter().map(|e| e.path),
     ));
@@ -59,11 +93,13 @@ pub fn router_with(vault: Arc<Vault>, limits: &RateLimitSettings) -> Router {
         // the endpoint table; like the document it reads, it is public (no authentication).
         .merge(openapi::swagger_ui())
         .layer(Extension(metrics.clone()))
-        .layer(Extension(Arc::new(ratelimit::LoginLimiter::new(limits))))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(Extension(Arc::new(ratelimit::LoginLimiter::new(
+            &settings.rate_limits,
+        ))))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            settings.request_timeout,
         ))
         // Answers hold personal data, so nothing may be cached or framed, and browsers must not
         // guess content types.
@@ -88,31 +124,20 @@ pub fn router_with(vault: Arc<Vault>, limits: &RateLimitSettings) -> Router {
             metrics,
             metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        // The access log: method, route template, status, latency and a request id, never the
+        // URI, headers or body (see `trace`).
+        .layer(trace::layer())
+        .layer(axum::middleware::from_fn(trace::request_id))
         .with_state(vault)
 }
 
-/// Serves the router on `listener` with the default rate limits until `shutdown` resolves.
+/// Serves the router with the default settings on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     vault: Arc<Vault>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, vault, &RateLimitSettings::default(), shutdown).await
-}
-
-/// Serves the router on `listener` until `shutdown` resolves, recording each connection's peer
-/// address for the per-address rate limits.
-pub async fn serve_with(
-    listener: tokio::net::TcpListener,
-    vault: Arc<Vault>,
-    limits: &RateLimitSettings,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router_with(vault, limits).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, vault, &WebSettings::default(), shutdown).await
 }
 
 /// The (method, path) of every API endpoint the router serves, in the order they are declared.

@@ -182,7 +182,11 @@ pub async fn spawn_app_with(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = vault.clone();
     tokio::spawn(async move {
-        pdv_web::serve_with(listener, served, &limits, std::future::pending()).await
+        let settings = pdv_web::WebSettings {
+            rate_limits: limits,
+            ..pdv_web::WebSettings::default()
+        };
+        pdv_web::serve_with(listener, served, &settings, std::future::pending()).await
     });
     let token = login(&vault, "dpo").await;
     let auditor = login(&vault, "auditor").await;
