@@ -1054,6 +1054,45 @@ mod tests {
     }
 
     #[test]
+    fn limit_knobs_reach_the_web_settings_and_bad_proxies_are_refused_at_their_line() {
+        let config = Case::new()
+            .file("[limits]\nlogin_per_minute = 3\nlogin_burst = 5\ntrusted_proxies = [\"10.0.0.0/8\"]\n")
+            .load()
+            .unwrap();
+        let limits = config.web_settings().rate_limits;
+        assert_eq!(
+            limits.login,
+            LoginRateLimit {
+                per_address_per_minute: 3,
+                burst: 5
+            }
+        );
+        assert_eq!(
+            limits.trusted_proxies,
+            vec![ProxyNetwork::from_str("10.0.0.0/8").unwrap()]
+        );
+        let from_env = Case::new()
+            .env("PDV_TRUSTED_PROXIES", "192.0.2.1, fd00::/8")
+            .load()
+            .unwrap();
+        assert_eq!(from_env.web_settings().rate_limits.trusted_proxies.len(), 2);
+
+        let errors = Case::new()
+            .file("[limits]\nlogin_per_minute = 0\ntrusted_proxies = [\"10.0.0.0/99\"]\n")
+            .errors();
+        assert!(errors.contains("limits.login_per_minute"), "{errors}");
+        assert!(errors.contains("limits.trusted_proxies"), "{errors}");
+        assert!(
+            errors.contains(":3"),
+            "the proxy list is reported at its line: {errors}"
+        );
+        let errors = Case::new()
+            .env("PDV_TRUSTED_PROXIES", "proxy.local")
+            .errors();
+        assert!(errors.contains("PDV_TRUSTED_PROXIES"), "{errors}");
+    }
+
+    #[test]
     fn an_unknown_key_is_named_with_its_line() {
         let case = Case::new().file("[server]\nlisten = \"127.0.0.1:1\"\ntimeout = 5\n");
         let errors = case.errors();
