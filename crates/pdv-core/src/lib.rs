@@ -16,6 +16,7 @@ pub mod ids;
 pub mod law;
 pub mod operation;
 pub mod policy;
+pub mod request;
 pub mod requisites;
 
 pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
