@@ -76,6 +76,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
             Unauthorized,
             Forbidden,
             NotFound,
+            Gone,
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -284,6 +285,20 @@ problem_response!(
             "Не найдено",
             "not_found",
             "субъект 0196a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b не найден",
+            None,
+        ),
+    )
+);
+
+problem_response!(
+    Gone,
+    problem(
+        "Данные субъекта уничтожены (код `subject_destroyed`): его ключ данных удалён, остались только идентификатор и журнал аудита. Восстановить данные невозможно, в том числе из резервной копии.",
+        example(
+            410,
+            "Данные уничтожены",
+            "subject_destroyed",
+            "данные субъекта 0196a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b уничтожены 21.11.2026 09:30; восстановить их невозможно",
             None,
         ),
     )

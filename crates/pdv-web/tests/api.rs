@@ -5,6 +5,7 @@
 mod common;
 
 on_every_backend!(
+    a_destroyed_subject_answers_410_everywhere,
     responses_carry_security_headers_and_readiness,
     slice_works_for_both_policies,
     find_by_email_or_phone_in_any_spelling,
@@ -252,6 +253,53 @@ async fn blocked_data_is_kept_but_not_served(backend: Backend) {
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// After crypto-shredding, every use of the subject answers 410 `subject_destroyed`; the other
+/// subjects are untouched, and the destruction is in the audit trail.
+async fn a_destroyed_subject_answers_410_everywhere(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let gone = app.subject("buyer").await;
+    let kept = app.subject("buyer").await;
+    for sid in [&gone, &kept] {
+        app.post(
+            &format!("/api/v1/subjects/{sid}/contracts"),
+            json!({ "reference": "Д-3", "concluded_on": "2026-03-01" }),
+        )
+        .await;
+        let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "b@example.ru" } })).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let id = pdv_core::SubjectId(gone.parse::<uuid::Uuid>().unwrap());
+    app.vault
+        .shred_subject(&pdv_service::Actor::new("test"), id)
+        .await
+        .unwrap();
+    for (status, body) in [
+        app.get(&format!("/api/v1/subjects/{gone}/data?purpose=contract")).await,
+        app.get(&format!("/api/v1/subjects/{gone}")).await,
+        app.post(&format!("/api/v1/subjects/{gone}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "c@example.ru" } })).await,
+    ] {
+        assert_problem(status, &body, StatusCode::GONE, "subject_destroyed", None);
+    }
+    let (status, _) = app
+        .get(&format!("/api/v1/subjects/{kept}/data?purpose=contract"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Both subjects were created with the same e-mail; only the kept one can still be found.
+    let (status, found) = app
+        .post(
+            "/api/v1/subjects/search",
+            json!({ "kind": "email", "value": "anna@example.ru" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(
+        found["subjects"],
+        json!([kept]),
+        "the blind index of a destroyed subject is gone"
+    );
+    app.audit_intact().await;
 }
 
 /// Every kind of bad input gets a 4xx problem naming the field, and none of them changes state.
