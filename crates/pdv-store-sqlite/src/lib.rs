@@ -7,6 +7,7 @@
 
 mod access;
 mod backup;
+mod journal;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -758,6 +759,38 @@ impl Transaction for SqliteTx {
 
     async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>> {
         backup::subjects_without_key(&mut self.tx).await
+    }
+
+    async fn next_request_seq(&mut self, year: i16) -> StoreResult<u32> {
+        journal::next_request_seq(&mut self.tx, year).await
+    }
+
+    async fn insert_request(&mut self, request: &RequestRow) -> StoreResult<()> {
+        journal::insert_request(&mut self.tx, request).await
+    }
+
+    async fn insert_request_entry(&mut self, entry: &RequestEntryRow) -> StoreResult<()> {
+        journal::insert_request_entry(&mut self.tx, entry).await
+    }
+
+    async fn request(&mut self, id: uuid::Uuid) -> StoreResult<Option<RequestState>> {
+        journal::request(&mut self.tx, id).await
+    }
+
+    async fn request_by_number(
+        &mut self,
+        year: i16,
+        seq: u32,
+    ) -> StoreResult<Option<RequestState>> {
+        journal::request_by_number(&mut self.tx, year, seq).await
+    }
+
+    async fn request_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<RequestEntryRow>> {
+        journal::request_entries(&mut self.tx, id).await
+    }
+
+    async fn requests(&mut self, query: &RequestQuery) -> StoreResult<Vec<RequestState>> {
+        journal::requests(&mut self.tx, query).await
     }
 
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {

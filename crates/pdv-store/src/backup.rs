@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +232,40 @@ pub static TABLES: &[TableSpec] = &[
             col("hash", Bytes),
         ],
         key: &["seq"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "requests",
+        columns: &[
+            col("request_id", Bytes),
+            col("year", Int32),
+            col("seq", Int),
+            col("kind", Text),
+            col("channel", Text),
+            opt("subject_id", Bytes),
+            col("received_at", Int),
+            col("rule", Text),
+            col("due", Text),
+            col("calendar", Text),
+            col("provisional", Int32),
+            col("details_ct", Bytes),
+        ],
+        key: &["request_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "request_entries",
+        columns: &[
+            col("request_id", Bytes),
+            col("entry_no", Int),
+            col("at", Int),
+            col("actor", Text),
+            col("step", Text),
+            col("status", Text),
+            opt("due", Text),
+            opt("details_ct", Bytes),
+        ],
+        key: &["request_id", "entry_no"],
         part: Part::Data,
     },
     TableSpec {

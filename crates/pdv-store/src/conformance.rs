@@ -47,7 +47,8 @@ macro_rules! conformance_tests {
             hostile_strings_are_stored_verbatim,
             every_table_is_backed_up_or_left_out_on_purpose,
             export_and_insert_rows_round_trip,
-            purge_and_tombstones_destroy_one_subject_only
+            purge_and_tombstones_destroy_one_subject_only,
+            the_journal_numbers_requests_and_derives_their_state
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -750,6 +751,11 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     tx.insert_tombstone(SubjectId::from_bytes(id(9)), 9)
         .await
         .unwrap();
+    let request = journal_request(10, 2026, 1, None);
+    tx.insert_request(&request).await.unwrap();
+    tx.insert_request_entry(&journal_entry(&request, 1, "received", None))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     (a, b)
 }
@@ -892,4 +898,157 @@ pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {
     assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
     tx.purge_subject(b).await.unwrap();
     assert_eq!(tx.subjects_without_key().await.unwrap(), vec![b]);
+}
+
+fn journal_request(n: u8, year: i16, seq: u32, subject: Option<SubjectId>) -> RequestRow {
+    RequestRow {
+        id: uuid::Uuid::from_bytes(id(100 + n)),
+        year,
+        seq,
+        kind: if n % 2 == 0 {
+            "access"
+        } else {
+            "stop_marketing"
+        }
+        .into(),
+        channel: "email".into(),
+        subject,
+        received_at_ms: 1_000 + i64::from(n),
+        rule: "D1".into(),
+        due: "2026-01-23".into(),
+        calendar: "2026".into(),
+        provisional: n == 3,
+        details_ct: vec![n; 20],
+    }
+}
+
+fn journal_entry(
+    request: &RequestRow,
+    entry_no: u32,
+    status: &str,
+    due: Option<&str>,
+) -> RequestEntryRow {
+    RequestEntryRow {
+        request: request.id,
+        entry_no,
+        at_ms: 2_000 + i64::from(entry_no),
+        actor: "user:dpo".into(),
+        step: "note".into(),
+        status: status.into(),
+        due: due.map(str::to_string),
+        details_ct: (entry_no % 2 == 0).then(|| vec![7; 12]),
+    }
+}
+
+pub async fn the_journal_numbers_requests_and_derives_their_state(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.next_request_seq(2026).await.unwrap(), 1);
+    let a = journal_request(2, 2026, 1, Some(s));
+    let b = journal_request(3, 2026, 2, None);
+    let c = journal_request(4, 2027, 1, Some(s));
+    for r in [&a, &b, &c] {
+        tx.insert_request(r).await.unwrap();
+        tx.insert_request_entry(&journal_entry(r, 1, "received", None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tx.next_request_seq(2026).await.unwrap(), 3);
+    assert_eq!(tx.next_request_seq(2027).await.unwrap(), 2);
+    tx.insert_request_entry(&journal_entry(&a, 2, "identity_checked", None))
+        .await
+        .unwrap();
+    tx.insert_request_entry(&journal_entry(&a, 3, "extended", Some("2026-01-30")))
+        .await
+        .unwrap();
+    tx.insert_request_entry(&journal_entry(&a, 4, "answered", None))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let got = tx.request(a.id).await.unwrap().expect("found");
+    assert_eq!(got.request, a, "the request reads back as written");
+    assert_eq!(got.status, "answered", "the last entry's status");
+    assert_eq!(got.due, "2026-01-30", "the last due date an entry set");
+    assert_eq!(got.entries, 4);
+    let got = tx.request_by_number(2026, 2).await.unwrap().expect("found");
+    assert_eq!(got.request, b);
+    assert_eq!(
+        (got.status.as_str(), got.due.as_str()),
+        ("received", "2026-01-23")
+    );
+    assert!(tx.request_by_number(2026, 9).await.unwrap().is_none());
+    assert!(
+        tx.request(uuid::Uuid::from_bytes(id(250)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let entries = tx.request_entries(a.id).await.unwrap();
+    assert_eq!(
+        entries,
+        (1..=4)
+            .zip(["received", "identity_checked", "extended", "answered"])
+            .map(|(n, st)| journal_entry(&a, n, st, (n == 3).then_some("2026-01-30")))
+            .collect::<Vec<_>>()
+    );
+
+    let numbers = |list: Vec<RequestState>| -> Vec<(i16, u32)> {
+        list.iter()
+            .map(|r| (r.request.year, r.request.seq))
+            .collect()
+    };
+    let all = RequestQuery {
+        limit: 10,
+        ..RequestQuery::default()
+    };
+    assert_eq!(
+        numbers(tx.requests(&all).await.unwrap()),
+        vec![(2026, 1), (2026, 2), (2027, 1)]
+    );
+    let open = RequestQuery {
+        statuses: vec!["received".into(), "extended".into()],
+        ..all.clone()
+    };
+    assert_eq!(
+        numbers(tx.requests(&open).await.unwrap()),
+        vec![(2026, 2), (2027, 1)]
+    );
+    let of_subject = RequestQuery {
+        subject: Some(s),
+        kind: Some("access".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        numbers(tx.requests(&of_subject).await.unwrap()),
+        vec![(2026, 1), (2027, 1)]
+    );
+    let page = RequestQuery {
+        after: Some((2026, 1)),
+        limit: 1,
+        ..all.clone()
+    };
+    assert_eq!(numbers(tx.requests(&page).await.unwrap()), vec![(2026, 2)]);
+    drop(tx);
+
+    // A failed statement ends a PostgreSQL transaction, so each refusal gets its own.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_request(&journal_request(5, 2026, 2, None)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a number is given once"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_request_entry(&journal_entry(&a, 4, "refused", None))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an entry is never replaced"
+    );
 }

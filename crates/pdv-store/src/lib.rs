@@ -219,6 +219,22 @@ pub trait Transaction: Send {
     /// be read.
     async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>>;
 
+    // The request journal: append-only. A request row is written once; its history grows by
+    // entries, numbered from 1 per request.
+
+    /// The next running number for requests received in `year`.
+    async fn next_request_seq(&mut self, year: i16) -> StoreResult<u32>;
+    async fn insert_request(&mut self, request: &RequestRow) -> StoreResult<()>;
+    /// Appends an entry; a second entry with the same number is a conflict.
+    async fn insert_request_entry(&mut self, entry: &RequestEntryRow) -> StoreResult<()>;
+    async fn request(&mut self, id: uuid::Uuid) -> StoreResult<Option<RequestState>>;
+    async fn request_by_number(&mut self, year: i16, seq: u32)
+    -> StoreResult<Option<RequestState>>;
+    /// The request's entries in order.
+    async fn request_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<RequestEntryRow>>;
+    /// Requests matching `query`, by number.
+    async fn requests(&mut self, query: &RequestQuery) -> StoreResult<Vec<RequestState>>;
+
     /// Appends an event to the audit chain after the current head and returns it chained.
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent>;
 

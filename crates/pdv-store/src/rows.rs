@@ -168,3 +168,64 @@ pub struct ApiKeyRow {
     pub expires_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
 }
+
+/// A request as the journal received it. Never changed after insertion: what happens to it is in
+/// its [`RequestEntryRow`]s. `details_ct` (requester, representative, identity check, the text)
+/// is ciphertext under the journal key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: uuid::Uuid,
+    /// The year of receipt and the running number in it: the request's number `YYYY-NNNNNN`.
+    pub year: i16,
+    pub seq: u32,
+    pub kind: String,
+    pub channel: String,
+    /// The subject the request was matched to, if any: a request for an unknown subject is
+    /// recorded all the same, because the law counts from receipt.
+    pub subject: Option<SubjectId>,
+    pub received_at_ms: i64,
+    /// The deadline rule (D1…D14), the due date (`YYYY-MM-DD`, or RFC 3339 for hour rules), the
+    /// calendar data it was computed with, and whether that data was provisional.
+    pub rule: String,
+    pub due: String,
+    pub calendar: String,
+    pub provisional: bool,
+    pub details_ct: Vec<u8>,
+}
+
+/// One entry of a request's history. Entries are numbered from 1 (receipt) and only appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestEntryRow {
+    pub request: uuid::Uuid,
+    pub entry_no: u32,
+    pub at_ms: i64,
+    pub actor: String,
+    pub step: String,
+    /// The request's status after this entry.
+    pub status: String,
+    /// A new due date set by this entry (an extension).
+    pub due: Option<String>,
+    /// The entry's text (reason, answer, note), ciphertext under the journal key.
+    pub details_ct: Option<Vec<u8>>,
+}
+
+/// A request with where it stands now: its last status and its current due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestState {
+    pub request: RequestRow,
+    pub status: String,
+    pub due: String,
+    pub entries: u32,
+}
+
+/// Which requests to list, oldest number first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestQuery {
+    pub kind: Option<String>,
+    pub subject: Option<SubjectId>,
+    /// Only requests whose last status is one of these (empty: any).
+    pub statuses: Vec<String>,
+    /// Start after this number (year, seq), for paging.
+    pub after: Option<(i16, u32)>,
+    pub limit: u32,
+}

@@ -1,0 +1,200 @@
+//! The request journal in SQLite: requests written once, entries only appended. A request's
+//! state (last status, current due date) is computed from its entries when read, so nothing is
+//! ever updated in place.
+
+use pdv_core::SubjectId;
+use pdv_store::{RequestEntryRow, RequestQuery, RequestRow, RequestState, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+use crate::{corrupt, map_err, uuid_bytes};
+
+/// Every request with its state; callers add a WHERE clause on the outer query.
+const STATE: &str = "
+    SELECT * FROM (
+        SELECT r.*,
+            (SELECT e.status FROM request_entries e WHERE e.request_id = r.request_id
+              ORDER BY e.entry_no DESC LIMIT 1) AS state_status,
+            COALESCE((SELECT e.due FROM request_entries e
+              WHERE e.request_id = r.request_id AND e.due IS NOT NULL
+              ORDER BY e.entry_no DESC LIMIT 1), r.due) AS state_due,
+            (SELECT count(*) FROM request_entries e WHERE e.request_id = r.request_id)
+              AS state_entries
+        FROM requests r
+    ) s";
+
+fn state(row: &SqliteRow) -> StoreResult<RequestState> {
+    let subject: Option<Vec<u8>> = row.try_get("subject_id").map_err(map_err)?;
+    let subject = match subject {
+        Some(b) => {
+            Some(SubjectId::from_bytes(b.try_into().map_err(|_| {
+                corrupt("requests.subject_id is not 16 bytes")
+            })?))
+        }
+        None => None,
+    };
+    let year: i64 = row.try_get("year").map_err(map_err)?;
+    let seq: i64 = row.try_get("seq").map_err(map_err)?;
+    let provisional: i64 = row.try_get("provisional").map_err(map_err)?;
+    let entries: i64 = row.try_get("state_entries").map_err(map_err)?;
+    Ok(RequestState {
+        request: RequestRow {
+            id: Uuid::from_bytes(uuid_bytes(row, "request_id")?),
+            year: i16::try_from(year).map_err(|_| corrupt("requests.year out of range"))?,
+            seq: u32::try_from(seq).map_err(|_| corrupt("requests.seq out of range"))?,
+            kind: row.try_get("kind").map_err(map_err)?,
+            channel: row.try_get("channel").map_err(map_err)?,
+            subject,
+            received_at_ms: row.try_get("received_at").map_err(map_err)?,
+            rule: row.try_get("rule").map_err(map_err)?,
+            due: row.try_get("due").map_err(map_err)?,
+            calendar: row.try_get("calendar").map_err(map_err)?,
+            provisional: provisional != 0,
+            details_ct: row.try_get("details_ct").map_err(map_err)?,
+        },
+        status: row
+            .try_get::<Option<String>, _>("state_status")
+            .map_err(map_err)?
+            .ok_or_else(|| corrupt("a request has no entries"))?,
+        due: row.try_get("state_due").map_err(map_err)?,
+        entries: u32::try_from(entries).map_err(|_| corrupt("too many entries"))?,
+    })
+}
+
+pub(crate) async fn next_request_seq(conn: &mut SqliteConnection, year: i16) -> StoreResult<u32> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM requests WHERE year = ?")
+        .bind(i64::from(year))
+        .fetch_one(conn)
+        .await
+        .map_err(map_err)?;
+    u32::try_from(max.unwrap_or(0) + 1).map_err(|_| corrupt("request numbers exhausted"))
+}
+
+pub(crate) async fn insert_request(conn: &mut SqliteConnection, r: &RequestRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO requests (request_id, year, seq, kind, channel, subject_id, received_at,
+                               rule, due, calendar, provisional, details_ct)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id.as_bytes()[..])
+    .bind(i64::from(r.year))
+    .bind(i64::from(r.seq))
+    .bind(&r.kind)
+    .bind(&r.channel)
+    .bind(r.subject.map(|s| s.as_bytes().to_vec()))
+    .bind(r.received_at_ms)
+    .bind(&r.rule)
+    .bind(&r.due)
+    .bind(&r.calendar)
+    .bind(i64::from(r.provisional))
+    .bind(&r.details_ct)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_request_entry(
+    conn: &mut SqliteConnection,
+    e: &RequestEntryRow,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO request_entries (request_id, entry_no, at, actor, step, status, due, details_ct)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.request.as_bytes()[..])
+    .bind(i64::from(e.entry_no))
+    .bind(e.at_ms)
+    .bind(&e.actor)
+    .bind(&e.step)
+    .bind(&e.status)
+    .bind(&e.due)
+    .bind(&e.details_ct)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn request(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> StoreResult<Option<RequestState>> {
+    let sql = format!("{STATE} WHERE request_id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&id.as_bytes()[..])
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.as_ref().map(state).transpose()
+}
+
+pub(crate) async fn request_by_number(
+    conn: &mut SqliteConnection,
+    year: i16,
+    seq: u32,
+) -> StoreResult<Option<RequestState>> {
+    let sql = format!("{STATE} WHERE year = ? AND seq = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(i64::from(year))
+        .bind(i64::from(seq))
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.as_ref().map(state).transpose()
+}
+
+pub(crate) async fn request_entries(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> StoreResult<Vec<RequestEntryRow>> {
+    let rows = sqlx::query("SELECT * FROM request_entries WHERE request_id = ? ORDER BY entry_no")
+        .bind(&id.as_bytes()[..])
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| {
+            let no: i64 = r.try_get("entry_no").map_err(map_err)?;
+            Ok(RequestEntryRow {
+                request: id,
+                entry_no: u32::try_from(no).map_err(|_| corrupt("entry_no out of range"))?,
+                at_ms: r.try_get("at").map_err(map_err)?,
+                actor: r.try_get("actor").map_err(map_err)?,
+                step: r.try_get("step").map_err(map_err)?,
+                status: r.try_get("status").map_err(map_err)?,
+                due: r.try_get("due").map_err(map_err)?,
+                details_ct: r.try_get("details_ct").map_err(map_err)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn requests(
+    conn: &mut SqliteConnection,
+    q: &RequestQuery,
+) -> StoreResult<Vec<RequestState>> {
+    let (after_year, after_seq) = q.after.unwrap_or((i16::MIN, 0));
+    let statuses = serde_json::to_string(&q.statuses).expect("strings serialise");
+    let sql = format!(
+        "{STATE}
+         WHERE (?1 IS NULL OR kind = ?1)
+           AND (?2 IS NULL OR subject_id = ?2)
+           AND (year, seq) > (?3, ?4)
+           AND (?5 = '[]' OR state_status IN (SELECT value FROM json_each(?5)))
+         ORDER BY year, seq
+         LIMIT ?6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&q.kind)
+        .bind(q.subject.map(|s| s.as_bytes().to_vec()))
+        .bind(i64::from(after_year))
+        .bind(i64::from(after_seq))
+        .bind(statuses)
+        .bind(i64::from(q.limit))
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)?;
+    rows.iter().map(state).collect()
+}
