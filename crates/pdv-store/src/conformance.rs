@@ -905,7 +905,7 @@ fn journal_request(n: u8, year: i16, seq: u32, subject: Option<SubjectId>) -> Re
         id: uuid::Uuid::from_bytes(id(100 + n)),
         year,
         seq,
-        kind: if n % 2 == 0 {
+        kind: if n.is_multiple_of(2) {
             "access"
         } else {
             "stop_marketing"
@@ -936,7 +936,7 @@ fn journal_entry(
         step: "note".into(),
         status: status.into(),
         due: due.map(str::to_string),
-        details_ct: (entry_no % 2 == 0).then(|| vec![7; 12]),
+        details_ct: entry_no.is_multiple_of(2).then(|| vec![7; 12]),
     }
 }
 
