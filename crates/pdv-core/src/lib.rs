@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod consent;
+pub mod deadline;
 pub mod field;
 pub mod identifier;
 pub mod ids;

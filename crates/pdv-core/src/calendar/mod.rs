@@ -121,6 +121,24 @@ impl CalendarUse {
         }
     }
 
+    /// Adds the years another computation used.
+    pub fn merge(&mut self, other: &CalendarUse) {
+        for year in &other.years {
+            self.add(year);
+        }
+    }
+
+    /// Whether `calendar` still has the same days for every year used: when a decree (or any
+    /// newer data) has been loaded for one of them since, the value counted with this use must
+    /// be recomputed (REQUIREMENTS §3).
+    pub fn is_current(&self, calendar: &WorkCalendar) -> bool {
+        self.years.iter().all(|used| {
+            calendar
+                .year(used.year)
+                .is_ok_and(|now| now.version == used.version)
+        })
+    }
+
     /// The provisional years among those used.
     pub fn provisional_years(&self) -> impl Iterator<Item = &YearInfo> {
         self.years.iter().filter(|y| y.provisional)

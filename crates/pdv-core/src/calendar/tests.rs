@@ -314,6 +314,14 @@ fn a_decree_file_replaces_a_provisional_shipped_year() {
     assert_ne!(info.version, before.version);
     assert!(c.is_working_day(date(2027, 11, 13)).unwrap());
     assert!(!c.is_working_day(date(2027, 2, 20)).unwrap());
+
+    // A count made with the provisional data is now stale; one made within 2026 is not.
+    let shipped = WorkCalendar::embedded();
+    let across = shipped.add_working_days(date(2026, 12, 28), 10).unwrap();
+    let within = shipped.add_working_days(date(2026, 3, 2), 5).unwrap();
+    assert!(across.calendar.is_current(&shipped));
+    assert!(!across.calendar.is_current(&c));
+    assert!(within.calendar.is_current(&c));
 }
 
 fn load_error(text: &str) -> String {
