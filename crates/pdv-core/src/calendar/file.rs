@@ -272,9 +272,12 @@ fn dates(
 /// `2028-01-01` or the inclusive range `2028-01-01..2028-01-08`.
 fn parse_dates(text: &str) -> Result<Vec<Date>, String> {
     let one = |s: &str| {
-        s.trim()
-            .parse::<Date>()
-            .map_err(|_| format!("«{}» не разобрано как дата ГГГГ-ММ-ДД", s.trim()))
+        let s = s.trim();
+        // `Date` would also take a date with a time and keep the date: a time here is a mistake.
+        s.parse::<Date>()
+            .ok()
+            .filter(|_| s.len() == "ГГГГ-ММ-ДД".chars().count())
+            .ok_or_else(|| format!("«{s}» не разобрано как дата ГГГГ-ММ-ДД"))
     };
     match text.split_once("..") {
         None => Ok(vec![one(text)?]),

@@ -362,7 +362,7 @@ fn calendar_file_mistakes_are_named_with_line_and_column() {
         &FILE_2028
             .replace(
                 "2028-03-08,",
-                "2028-03-08, 2027-03-08, \"2028-02-30\", 2028-02-23,",
+                "2028-03-08, 2027-03-08, \"2028-02-30\", 2028-02-23, \"2028-04-03T10:00\",",
             )
             .replace("working_weekends = []", "working_weekends = [2028-01-10]"),
     );
@@ -372,6 +372,7 @@ fn calendar_file_mistakes_are_named_with_line_and_column() {
     );
     assert!(err.contains("«2028-02-30» не разобрано как дата"), "{err}");
     assert!(err.contains("holidays: 2028-02-23 указан дважды"), "{err}");
+    assert!(err.contains("«2028-04-03T10:00» не разобрано"), "{err}");
     assert!(
         err.contains(
             "cal.toml:13:21: ошибка: 2028-01-10 — понедельник, а не суббота или воскресенье"
