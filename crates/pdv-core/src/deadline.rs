@@ -387,7 +387,7 @@ pub enum DeadlineError {
     UnknownRule(String),
     #[error("срок по правилу {rule} не продлевается ({norm}); продление допускают D1, D10 и D13")]
     NoExtension { rule: RuleId, norm: &'static str },
-    #[error("{0}")]
+    #[error(transparent)]
     Calendar(#[from] CalendarError),
     #[error("срок выходит за пределы представимых дат")]
     OutOfRange,
