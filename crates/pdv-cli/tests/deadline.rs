@@ -422,3 +422,35 @@ fn the_table_lists_every_rule() {
     assert!(shown.contains("24 часа / 72 часа"), "{shown}");
     assert!(shown.contains("№ 179"), "{shown}");
 }
+
+#[test]
+fn the_documented_calendar_file_is_accepted() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/calendar.md"),
+    )
+    .unwrap();
+    let example = doc
+        .split("```toml\n")
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("year = 2028"))
+        .expect("docs/calendar.md shows a year file");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("2028.toml");
+    std::fs::write(&file, example).unwrap();
+    let v = json(
+        dir.path(),
+        &[
+            "deadline",
+            "D1",
+            "--from",
+            "2028-04-28",
+            "--calendar",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(v["provisional"], false, "{v}");
+    assert_eq!(v["calendar"][0]["working_days"], 249);
+    // 28 April 2028 is a Friday: 2–5, 8, 10–12, 15–16 May (1 and 9 May off).
+    assert_eq!(v["due"], "2028-05-16");
+}
