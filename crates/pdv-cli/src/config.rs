@@ -71,6 +71,8 @@ knobs! {
         "файл мастер-ключа (режим 0600); не читается, если задана переменная PDV_MASTER_KEY";
     POLICY_FILE: "policy.file", "PDV_POLICY", Some("--policy"), Some("policies/lider.toml"),
         "файл политики оператора";
+    CALENDAR_FILES: "calendar.files", "PDV_CALENDAR_FILES", Some("--calendar"), None,
+        "файлы производственного календаря на годы, которых нет в pdvault или которые они уточняют (постановление о переносе выходных), по году на файл (в файле — массив строк, в переменной — через запятую)";
     LISTEN: "server.listen", "PDV_LISTEN", Some("--listen"), Some("127.0.0.1:8080"),
         "адрес и порт, на которых `pdv serve` принимает соединения";
     REQUEST_TIMEOUT: "server.request_timeout_secs", "PDV_REQUEST_TIMEOUT_SECS", None, Some("30"),
@@ -116,6 +118,7 @@ pub(crate) struct Flags {
     pub database_url: Option<String>,
     pub key_file: Option<PathBuf>,
     pub policy: Option<PathBuf>,
+    pub calendar_files: Option<PathList>,
     pub listen: Option<String>,
     pub demo: Option<bool>,
     pub demo_credentials: Option<PathBuf>,
@@ -183,6 +186,7 @@ pub(crate) struct Config {
     pub database_url: Setting<String>,
     pub key_file: Setting<PathBuf>,
     pub policy: Setting<PathBuf>,
+    pub calendar_files: Option<Setting<PathList>>,
     pub listen: Setting<String>,
     pub request_timeout_secs: Setting<u64>,
     pub max_body_bytes: Setting<u64>,
@@ -233,6 +237,8 @@ struct FileConfig {
     keys: KeysSection,
     #[serde(default)]
     policy: PolicySection,
+    #[serde(default)]
+    calendar: CalendarSection,
     #[serde(default)]
     server: ServerSection,
     #[serde(default)]
@@ -287,6 +293,18 @@ struct KeysSection {
 struct PolicySection {
     file: Option<Spanned<PathBuf>>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarSection {
+    files: Option<Spanned<PathList>>,
+}
+
+/// Calendar files as written: a TOML array of strings, or one comma-separated string in a
+/// variable; the flag is repeated, one file each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct PathList(pub Vec<PathBuf>);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -392,6 +410,27 @@ impl KnobValue for ProxyList {
             self.0
                 .iter()
                 .map(|s| toml::Value::String(s.clone()))
+                .collect(),
+        )
+        .to_string()
+    }
+}
+
+impl KnobValue for PathList {
+    fn parse_text(text: &str) -> Result<PathList, String> {
+        Ok(PathList(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+        ))
+    }
+    fn to_toml(&self) -> String {
+        toml::Value::Array(
+            self.0
+                .iter()
+                .map(|p| toml::Value::String(p.display().to_string()))
                 .collect(),
         )
         .to_string()
@@ -594,6 +633,7 @@ impl Config {
             database_url: r.pick_or(DATABASE_URL, flags.database_url, parsed.database.url),
             key_file: r.pick_or(KEY_FILE, flags.key_file, parsed.keys.file),
             policy: r.pick_or(POLICY_FILE, flags.policy, parsed.policy.file),
+            calendar_files: r.pick(CALENDAR_FILES, flags.calendar_files, parsed.calendar.files),
             listen: r.pick_or(LISTEN, flags.listen, parsed.server.listen),
             request_timeout_secs: r.pick_or(
                 REQUEST_TIMEOUT,
@@ -633,6 +673,11 @@ impl Config {
         });
         r.check(KEY_FILE, &config.key_file, |p| non_empty_path(p));
         r.check(POLICY_FILE, &config.policy, |p| non_empty_path(p));
+        if let Some(files) = &config.calendar_files {
+            r.check(CALENDAR_FILES, files, |list| {
+                list.0.iter().try_for_each(|p| non_empty_path(p))
+            });
+        }
         r.check(LISTEN, &config.listen, |s| listen_address(s));
         r.range(
             REQUEST_TIMEOUT,
@@ -731,6 +776,13 @@ impl Config {
         }
     }
 
+    /// The production calendar files to load, in order; none when unset.
+    pub(crate) fn calendar_files(&self) -> &[PathBuf] {
+        self.calendar_files
+            .as_ref()
+            .map_or(&[], |setting| setting.value.0.as_slice())
+    }
+
     /// The certificate and key files, when TLS is configured (both are, or neither: checked on
     /// load).
     pub(crate) fn tls_files(&self) -> Option<(&Path, &Path)> {
@@ -818,6 +870,7 @@ impl Config {
             (DATABASE_URL, Some((url, &self.database_url.origin))),
             (KEY_FILE, row(&self.key_file)),
             (POLICY_FILE, row(&self.policy)),
+            (CALENDAR_FILES, self.calendar_files.as_ref().and_then(row)),
             (LISTEN, row(&self.listen)),
             (REQUEST_TIMEOUT, row(&self.request_timeout_secs)),
             (MAX_BODY, row(&self.max_body_bytes)),
@@ -1090,6 +1143,43 @@ mod tests {
             .env("PDV_TRUSTED_PROXIES", "proxy.local")
             .errors();
         assert!(errors.contains("PDV_TRUSTED_PROXIES"), "{errors}");
+    }
+
+    #[test]
+    fn calendar_files_come_from_the_flag_the_variable_or_the_file() {
+        let case = Case::new().file("[calendar]\nfiles = [\"cal/2028.toml\", \"cal/2029.toml\"]\n");
+        let config = case.load().unwrap();
+        assert_eq!(
+            config.calendar_files(),
+            [
+                PathBuf::from("cal/2028.toml"),
+                PathBuf::from("cal/2029.toml")
+            ]
+        );
+        let case = case.env("PDV_CALENDAR_FILES", "a.toml, b.toml");
+        assert_eq!(
+            case.load().unwrap().calendar_files(),
+            [PathBuf::from("a.toml"), PathBuf::from("b.toml")]
+        );
+        let mut case = case;
+        case.flags.calendar_files = Some(PathList(vec![PathBuf::from("c.toml")]));
+        let config = case.load().unwrap();
+        assert_eq!(config.calendar_files(), [PathBuf::from("c.toml")]);
+        assert!(
+            config
+                .show(false)
+                .contains("files = [\"c.toml\"]  # флаг --calendar")
+        );
+        assert!(Case::new().load().unwrap().calendar_files().is_empty());
+        let errors = Case::new().file("[calendar]\nfiles = [\"\"]\n").errors();
+        assert!(
+            errors.contains("pdv.toml:2:9: ошибка: calendar.files: путь не может быть пустым"),
+            "{errors}"
+        );
+        let errors = Case::new()
+            .file("[calendar]\nfiles = \"a.toml\"\n")
+            .errors();
+        assert!(errors.contains("pdv.toml:2:9"), "{errors}");
     }
 
     #[test]

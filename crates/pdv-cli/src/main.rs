@@ -24,6 +24,7 @@ use pdv_web::tls::TlsConfig;
 mod accounts;
 mod backup;
 mod config;
+mod deadline;
 
 use config::{Config, Flags, LogFormat, Sources};
 
@@ -81,6 +82,8 @@ enum Command {
     /// The effective configuration: show where each value comes from, or check it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The due date of a legal deadline (D1–D14) on the production calendar.
+    Deadline(deadline::DeadlineArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +281,12 @@ impl Cli {
                 flags.database_url = m.database_url.clone();
                 None
             }
+            Command::Deadline(cmd) => {
+                flags.policy = cmd.policy.clone();
+                flags.calendar_files =
+                    (!cmd.calendar.is_empty()).then(|| config::PathList(cmd.calendar.clone()));
+                None
+            }
             Command::Policy(_) | Command::Openapi => None,
         };
         if let Some(common) = common {
@@ -410,6 +419,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check(_)) => Ok(check_config(config).await),
+        Command::Deadline(cmd) => deadline::run(cmd, config),
     }
 }
 
@@ -735,6 +745,10 @@ async fn check_config(config: &Config) -> ExitCode {
                 loaded.warnings.len()
             )
         }),
+    );
+    report(
+        "производственный календарь",
+        deadline::check_calendar(config),
     );
     report(
         "мастер-ключ",

@@ -9,7 +9,9 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod consent;
+pub mod deadline;
 pub mod field;
 pub mod identifier;
 pub mod ids;
