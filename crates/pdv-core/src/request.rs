@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::RuleId;
+
 /// What the requester asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,29 +84,23 @@ impl RequestKind {
     /// The deadline rule (REQUIREMENTS §3, table D1–D14) that receipt of this kind starts.
     /// A question about processing is answered like a request for information, within the
     /// ст. 14 ч. 3 period: the law gives it no shorter one, and the seed promises an answer.
-    pub fn rule(self) -> &'static str {
+    pub fn rule(self) -> RuleId {
         match self {
-            RequestKind::Access | RequestKind::Clarification => "D1",
-            RequestKind::Rectification => "D2",
-            RequestKind::Destruction => "D3",
-            RequestKind::Blocking => "D4",
-            RequestKind::ConsentWithdrawal => "D9",
-            RequestKind::StopProcessing => "D10",
-            RequestKind::StopMarketing => "D12",
-            RequestKind::AuthorityEnquiry => "D13",
+            RequestKind::Access | RequestKind::Clarification => RuleId::D1,
+            RequestKind::Rectification => RuleId::D2,
+            RequestKind::Destruction => RuleId::D3,
+            RequestKind::Blocking => RuleId::D4,
+            RequestKind::ConsentWithdrawal => RuleId::D9,
+            RequestKind::StopProcessing => RuleId::D10,
+            RequestKind::StopMarketing => RuleId::D12,
+            RequestKind::AuthorityEnquiry => RuleId::D13,
         }
     }
 
-    /// Whether a motivated notice may extend the deadline by five working days (ст. 14 ч. 3,
-    /// ст. 20 ч. 2 and ч. 4, ст. 21 ч. 5.1).
+    /// Whether a motivated notice may extend the deadline (ст. 14 ч. 3, ст. 20 ч. 2 and ч. 4,
+    /// ст. 21 ч. 5.1): whatever the deadline table says of the kind's rule.
     pub fn extendable(self) -> bool {
-        matches!(
-            self,
-            RequestKind::Access
-                | RequestKind::Clarification
-                | RequestKind::StopProcessing
-                | RequestKind::AuthorityEnquiry
-        )
+        self.rule().rule().extension.is_some()
     }
 
     /// Whether the identity check of ст. 14 ч. 3 applies: an enquiry from the authority is not a
@@ -449,9 +445,11 @@ mod tests {
     fn names_round_trip_and_every_kind_has_a_rule_of_the_table() {
         for k in RequestKind::ALL {
             assert_eq!(RequestKind::parse(k.as_str()), Some(k));
-            let rule = k.rule();
-            let n: u8 = rule[1..].parse().unwrap();
-            assert!(rule.starts_with('D') && (1..=14).contains(&n), "{rule}");
+            assert_eq!(
+                k.rule().rule().id,
+                k.rule(),
+                "the rule is a row of the table"
+            );
         }
         for c in Channel::ALL {
             assert_eq!(Channel::parse(c.as_str()), Some(c));
@@ -465,7 +463,7 @@ mod tests {
         for k in RequestKind::ALL {
             assert_eq!(
                 k.extendable(),
-                matches!(k.rule(), "D1" | "D10" | "D13"),
+                matches!(k.rule(), RuleId::D1 | RuleId::D10 | RuleId::D13),
                 "{k:?}"
             );
         }
