@@ -154,7 +154,7 @@ impl Channel {
 
 /// How the request was signed (ст. 14 ч. 3: a signature of the subject or the representative; an
 /// electronic request is signed with an electronic signature).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Signature {
     Handwritten,
@@ -191,7 +191,7 @@ impl Signature {
 
 /// What the request contains of the particulars ст. 14 ч. 3 requires. Recorded as stated by the
 /// staff member who checked the paper or the file, never guessed from other data.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IdentityCheck {
     /// Number of the main identity document, with the date of issue and the issuing authority.
     pub document: Option<String>,

@@ -23,6 +23,10 @@ const DEK_AAD_DOMAIN: &[u8] = b"pdv/dek/v1";
 /// Authenticates backup archives, so that a restore takes in only what a holder of the master
 /// key wrote, unchanged.
 const BACKUP_INFO: &[u8] = b"pdv/backup-mac/v1";
+/// Encrypts the request journal's requester details and entry texts. The journal is the
+/// operator's own record, kept on its own terms; it may name people the vault holds nothing
+/// else about, so it cannot use a subject's key.
+const JOURNAL_INFO: &[u8] = b"pdv/journal/v1";
 
 /// Subkeys derived from the master key with HKDF-SHA256. Separate subkeys keep the wrapping key
 /// and the blind-index key independent, so neither use can leak anything about the other.
@@ -32,6 +36,7 @@ pub struct Keyring {
     blind: Zeroizing<[u8; 32]>,
     seal: Zeroizing<[u8; 32]>,
     backup: Zeroizing<[u8; 32]>,
+    journal: Zeroizing<[u8; 32]>,
 }
 
 impl Keyring {
@@ -48,6 +53,7 @@ impl Keyring {
             blind: expand(BLIND_INFO),
             seal: expand(SEAL_INFO),
             backup: expand(BACKUP_INFO),
+            journal: expand(JOURNAL_INFO),
         }
     }
 
@@ -140,6 +146,11 @@ impl fmt::Debug for BackupMac {
 }
 
 impl Keyring {
+    /// The key of the request journal's encrypted fields.
+    pub fn journal_key(&self) -> DataKey {
+        DataKey::from_bytes(self.journal.clone())
+    }
+
     /// Starts the MAC of a backup archive; `part` (`data`, `keys`) separates the two kinds so
     /// that one cannot pass for the other.
     pub fn backup_mac(&self, part: &str) -> BackupMac {

@@ -12,6 +12,7 @@ mod backup;
 mod clock;
 mod demo;
 mod error;
+mod journal;
 mod monitoring;
 mod vault;
 mod views;
@@ -22,6 +23,9 @@ pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredR
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use demo::DemoSummary;
 pub use error::{Problem, ServiceError, ServiceResult};
+pub use journal::{
+    EntryView, MissingView, NewRequest, RequestFilter, RequestStep, RequestView, Requester,
+};
 pub use monitoring::Gauges;
 pub use vault::*;
 pub use views::*;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use pdv_core::access::{self, AccessQuery, SubjectFacts};
 use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
+use pdv_core::calendar::WorkCalendar;
 use pdv_core::consent::{self, ConsentState, ConsentTerms, Evidence, Representative};
 use pdv_core::identifier::IdentifierKind;
 use pdv_core::law::{self, Sensitivity};
@@ -51,6 +52,8 @@ pub struct Vault {
     key_id: String,
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
+    /// Working days for the request journal's deadlines.
+    calendar: Arc<WorkCalendar>,
 }
 
 impl Vault {
@@ -91,6 +94,7 @@ impl Vault {
             key_id: master.key_id(),
             clock,
             auth: AuthSettings::default(),
+            calendar: Arc::new(WorkCalendar::embedded()),
         };
         if first_use {
             // The first event of every database: from now on an empty log means a wiped log.
@@ -116,6 +120,16 @@ impl Vault {
         self
     }
 
+    /// Replaces the production calendar (the operator loaded newer years from files).
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Vault {
+        self.calendar = Arc::new(calendar);
+        self
+    }
+
+    pub(crate) fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+
     pub fn auth_settings(&self) -> AuthSettings {
         self.auth
     }
@@ -124,7 +138,7 @@ impl Vault {
         self.clock.now().as_millisecond()
     }
 
-    fn time_zone(&self) -> jiff::tz::TimeZone {
+    pub(crate) fn time_zone(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.p().operator.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
     }
 

@@ -1,0 +1,727 @@
+//! The request journal's use cases: receiving a request with its legal deadline, moving it
+//! through its steps, and reading it back.
+//!
+//! Receipt computes the due date from the deadline table and the production calendar and keeps
+//! the calendar data it used. Requester details and entry texts are encrypted with the journal
+//! key before they reach the store. Every entry is audited in the same transaction, and its
+//! audit event carries the SHA-256 of the stored entry, so an entry edited in place no longer
+//! matches the trail. A request naming nobody the operator knows is journaled all the same: the
+//! law counts from receipt, and the answer then says that no data are processed.
+
+use jiff::Timestamp;
+use pdv_core::Operation;
+use pdv_core::SubjectId;
+use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
+use pdv_core::deadline::{self, Due};
+use pdv_core::request::{
+    Channel, IdentityCheck, Missing, RequestKind, RequestNumber, Status, Step,
+};
+use pdv_crypto::FieldAad;
+use pdv_store::{RequestEntryRow, RequestQuery, RequestRow, RequestState, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{Problem, ServiceError, ServiceResult};
+use crate::vault::Vault;
+use crate::views::Actor;
+
+/// Who sent the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Requester {
+    /// Surname, name and patronymic as written in the request.
+    pub name: String,
+    /// Where to send the answer: a postal address, an e-mail, a phone for an SMS.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// A representative acting for the subject, if any (name as written).
+    #[serde(default)]
+    pub representative: Option<String>,
+}
+
+/// A request as staff register it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewRequest {
+    /// `access`, `rectification`, `blocking`, `destruction`, `consent_withdrawal`,
+    /// `stop_processing`, `stop_marketing`, `clarification`, `authority_enquiry`.
+    pub kind: String,
+    /// `in_person`, `post`, `email`, `site`, `phone`, `authority`.
+    pub channel: String,
+    /// When the operator received it (RFC 3339); now when absent. A letter registered the day
+    /// after it arrived keeps the day it arrived: the law counts from receipt.
+    #[serde(default)]
+    pub received_at: Option<String>,
+    /// The subject the request is about, if the operator found them.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub subject: Option<SubjectId>,
+    pub requester: Requester,
+    #[serde(default)]
+    pub identity: IdentityCheck,
+    /// The request's text or its summary.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// The encrypted part of a request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Details {
+    requester: Requester,
+    identity: IdentityCheck,
+    text: String,
+}
+
+/// One line of a request's history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub entry_no: u32,
+    pub at: String,
+    pub actor: String,
+    pub step: String,
+    pub status: String,
+    pub due: Option<String>,
+    pub text: Option<String>,
+}
+
+/// What the answer must ask the requester for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MissingView {
+    pub code: &'static str,
+    pub text: &'static str,
+}
+
+/// A request and where it stands.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RequestView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// `YYYY-NNNNNN`.
+    pub number: String,
+    pub kind: String,
+    pub kind_title: &'static str,
+    pub channel: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub subject: Option<SubjectId>,
+    pub received_at: String,
+    /// The deadline rule (D1…D14) and its norm.
+    pub rule: String,
+    pub norm: &'static str,
+    /// `YYYY-MM-DD`, or an RFC 3339 instant for hour rules; the extended date once extended.
+    pub due: String,
+    /// The calendar data behind the due date was provisional: recompute once the decree is in.
+    pub provisional: bool,
+    pub status: String,
+    pub status_title: &'static str,
+    pub overdue: bool,
+    /// What ст. 14 ч. 3 requires and the request lacks.
+    pub missing: Vec<MissingView>,
+    /// Requester details and the history; only in a single request's view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Requester>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<EntryView>,
+}
+
+/// A step staff take on a request.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RequestStep {
+    /// `check_identity`, `start`, `extend`, `answer`, `refuse`, `note`.
+    pub step: String,
+    /// The reason, the answer or the note. Required for `extend` and `refuse` (the law asks for a
+    /// motivated notice and a motivated refusal) and for `answer` and `note`.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// For `check_identity`: what the request was found to contain.
+    #[serde(default)]
+    pub identity: Option<IdentityCheck>,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct RequestFilter {
+    /// Only these kinds' requests.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `open` (not answered or refused), `overdue`, or one status name.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Only requests due on or before this date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub due_by: Option<String>,
+}
+
+const AAD_TABLE: &str = "requests";
+const PAGE: u32 = 500;
+const OPEN: [Status; 4] = [
+    Status::Received,
+    Status::IdentityChecked,
+    Status::InProgress,
+    Status::Extended,
+];
+
+fn parse_step(s: &str) -> Option<Step> {
+    [
+        Step::CheckIdentity,
+        Step::Start,
+        Step::Extend,
+        Step::Answer,
+        Step::Refuse,
+        Step::Note,
+    ]
+    .into_iter()
+    .find(|st| st.as_str() == s)
+}
+
+/// The SHA-256 of an entry as stored, for its audit event.
+fn entry_digest(e: &RequestEntryRow) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        e.request.as_bytes().as_slice(),
+        &e.entry_no.to_be_bytes(),
+        &e.at_ms.to_be_bytes(),
+        e.actor.as_bytes(),
+        e.step.as_bytes(),
+        e.status.as_bytes(),
+        e.due.as_deref().unwrap_or("").as_bytes(),
+        e.details_ct.as_deref().unwrap_or(&[]),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+fn request_digest(r: &RequestRow) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        r.id.as_bytes().as_slice(),
+        &r.year.to_be_bytes(),
+        &r.seq.to_be_bytes(),
+        r.kind.as_bytes(),
+        r.channel.as_bytes(),
+        r.subject
+            .as_ref()
+            .map_or(&[][..], |s| s.as_bytes().as_slice()),
+        &r.received_at_ms.to_be_bytes(),
+        r.rule.as_bytes(),
+        r.due.as_bytes(),
+        r.calendar.as_bytes(),
+        &[u8::from(r.provisional)],
+        &r.details_ct,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+impl Vault {
+    fn journal_seal(&self, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
+        self.keyring().journal_key().encrypt_field(
+            plain,
+            &FieldAad {
+                table: AAD_TABLE,
+                row_id: id.as_bytes(),
+                field,
+            },
+        )
+    }
+
+    fn journal_open(&self, id: Uuid, field: &str, ct: &[u8]) -> ServiceResult<Vec<u8>> {
+        self.keyring()
+            .journal_key()
+            .decrypt_field(
+                ct,
+                &FieldAad {
+                    table: AAD_TABLE,
+                    row_id: id.as_bytes(),
+                    field,
+                },
+            )
+            .map(|plain| plain.to_vec())
+            .map_err(|e| ServiceError::Integrity(format!("request {id}: {field}: {e}")))
+    }
+
+    fn journal_event(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: Option<SubjectId>,
+        details: serde_json::Value,
+    ) -> AuditRecord {
+        AuditRecord {
+            at_ms: self.now_ms(),
+            actor: actor.name.clone(),
+            action: action.into(),
+            // Journaling a request records the requester's details.
+            operation: Some(Operation::Recording),
+            purpose: None,
+            subject,
+            outcome: Outcome::Done,
+            details: canonical_details(&details),
+        }
+    }
+
+    fn is_overdue(&self, status: Status, due: &str) -> bool {
+        if status.is_closed() {
+            return false;
+        }
+        let now = Timestamp::from_millisecond(self.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
+        if let Ok(day) = due.parse::<jiff::civil::Date>() {
+            return now.to_zoned(self.time_zone()).date() > day;
+        }
+        due.parse::<Timestamp>().is_ok_and(|t| now > t)
+    }
+
+    fn view(&self, state: &RequestState, full: Option<(&Details, Vec<EntryView>)>) -> RequestView {
+        let r = &state.request;
+        let kind = RequestKind::parse(&r.kind);
+        let status = Status::parse(&state.status).unwrap_or(Status::Received);
+        let missing = match (kind, full.as_ref()) {
+            (Some(k), Some((d, _))) if k.needs_identity_check() && !status.is_closed() => d
+                .identity
+                .missing(d.requester.representative.is_some())
+                .into_iter()
+                .map(|m: Missing| MissingView {
+                    code: m.as_str(),
+                    text: m.request_text(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let (requester, text, entries) = match full {
+            Some((d, entries)) => (Some(d.requester.clone()), Some(d.text.clone()), entries),
+            None => (None, None, Vec::new()),
+        };
+        RequestView {
+            id: r.id,
+            number: RequestNumber {
+                year: r.year,
+                seq: r.seq,
+            }
+            .to_string(),
+            kind: r.kind.clone(),
+            kind_title: kind.map_or("", RequestKind::title),
+            channel: r.channel.clone(),
+            subject: r.subject,
+            received_at: self.local_time(r.received_at_ms),
+            rule: r.rule.clone(),
+            norm: kind.map_or("", |k| k.rule().rule().norm),
+            due: state.due.clone(),
+            provisional: r.provisional,
+            status: state.status.clone(),
+            status_title: status.title(),
+            overdue: self.is_overdue(status, &state.due),
+            missing,
+            requester,
+            text,
+            entries,
+        }
+    }
+
+    /// Enters a request in the journal with its legal deadline.
+    pub async fn receive_request(
+        &self,
+        actor: &Actor,
+        input: NewRequest,
+    ) -> ServiceResult<RequestView> {
+        let mut problems = Vec::new();
+        let kind = RequestKind::parse(&input.kind);
+        if kind.is_none() {
+            problems.push(Problem::new(
+                "kind",
+                "unknown_request_kind",
+                format!(
+                    "вид обращения «{}» неизвестен; допустимы: {}",
+                    input.kind,
+                    RequestKind::ALL.map(RequestKind::as_str).join(", ")
+                ),
+            ));
+        }
+        if Channel::parse(&input.channel).is_none() {
+            problems.push(Problem::new(
+                "channel",
+                "unknown_channel",
+                format!(
+                    "канал «{}» неизвестен; допустимы: {}",
+                    input.channel,
+                    Channel::ALL.map(Channel::as_str).join(", ")
+                ),
+            ));
+        }
+        if input.requester.name.trim().is_empty() {
+            problems.push(Problem::new(
+                "requester.name",
+                "required",
+                "укажите, от кого обращение (ФИО или наименование органа)",
+            ));
+        }
+        let now = Timestamp::from_millisecond(self.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
+        let received_at = match input.received_at.as_deref() {
+            None => Some(now),
+            Some(text) => match text.parse::<Timestamp>() {
+                Ok(t) if t > now => {
+                    problems.push(Problem::new(
+                        "received_at",
+                        "in_the_future",
+                        "время получения не может быть позже текущего",
+                    ));
+                    None
+                }
+                Ok(t) => Some(t),
+                Err(_) => {
+                    problems.push(Problem::new(
+                        "received_at",
+                        "invalid_timestamp",
+                        format!(
+                            "«{text}» — не момент времени RFC 3339, например 2026-11-20T10:15:00+03:00"
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        let (Some(kind), Some(received_at), true) = (kind, received_at, problems.is_empty()) else {
+            return Err(ServiceError::Invalid(problems));
+        };
+        let deadline = deadline::compute(
+            kind.rule(),
+            received_at,
+            &self.time_zone(),
+            false,
+            self.calendar(),
+        )
+        .map_err(|e| ServiceError::invalid("received_at", "no_deadline", e.to_string()))?;
+        let calendar = deadline
+            .calendar
+            .years
+            .iter()
+            .map(|y| format!("{}:{}", y.year, y.version))
+            .collect::<Vec<_>>()
+            .join(",");
+
+        let mut tx = self.store().begin().await?;
+        if let Some(subject) = input.subject
+            && tx.subject(subject).await?.is_none()
+        {
+            return Err(ServiceError::invalid(
+                "subject",
+                "unknown_subject",
+                format!(
+                    "субъект {subject} не найден; обращение без субъекта регистрируется без поля subject"
+                ),
+            ));
+        }
+        let year = received_at.to_zoned(self.time_zone()).year();
+        let seq = tx.next_request_seq(year).await?;
+        let id = Uuid::now_v7();
+        let details = Details {
+            requester: input.requester,
+            identity: input.identity,
+            text: input.text,
+        };
+        let plain =
+            serde_json::to_vec(&details).map_err(|e| ServiceError::Integrity(e.to_string()))?;
+        let row = RequestRow {
+            id,
+            year,
+            seq,
+            kind: kind.as_str().into(),
+            channel: input.channel,
+            subject: input.subject,
+            received_at_ms: received_at.as_millisecond(),
+            rule: kind.rule().as_str().into(),
+            due: deadline.due.to_string(),
+            calendar,
+            provisional: deadline.provisional(),
+            details_ct: self.journal_seal(id, "details", &plain),
+        };
+        let entry = RequestEntryRow {
+            request: id,
+            entry_no: 1,
+            at_ms: self.now_ms(),
+            actor: actor.name.clone(),
+            step: "receive".into(),
+            status: Status::Received.as_str().into(),
+            due: None,
+            details_ct: None,
+        };
+        tx.insert_request(&row).await?;
+        tx.insert_request_entry(&entry).await?;
+        let number = RequestNumber { year, seq };
+        let event = self.journal_event(
+            actor,
+            "request.received",
+            row.subject,
+            json!({
+                "number": number.to_string(),
+                "kind": row.kind,
+                "rule": row.rule,
+                "due": row.due,
+                "request_sha256": request_digest(&row),
+                "entry_sha256": entry_digest(&entry),
+            }),
+        );
+        self.finish(tx, vec![event]).await?;
+        self.request_view(actor, number).await
+    }
+
+    async fn state_by_number(
+        &self,
+        tx: &mut dyn Transaction,
+        number: RequestNumber,
+    ) -> ServiceResult<RequestState> {
+        tx.request_by_number(number.year, number.seq)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "обращение",
+                id: number.to_string(),
+            })
+    }
+
+    fn details(&self, state: &RequestState) -> ServiceResult<Details> {
+        let plain = self.journal_open(state.request.id, "details", &state.request.details_ct)?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| ServiceError::Integrity(format!("request details: {e}")))
+    }
+
+    /// One request with its requester and its whole history, decrypted.
+    pub async fn request_view(
+        &self,
+        _actor: &Actor,
+        number: RequestNumber,
+    ) -> ServiceResult<RequestView> {
+        let mut tx = self.store().begin().await?;
+        let state = self.state_by_number(&mut *tx, number).await?;
+        let entries = tx.request_entries(state.request.id).await?;
+        drop(tx);
+        let details = self.details(&state)?;
+        let mut views = Vec::with_capacity(entries.len());
+        for e in entries {
+            let text = match &e.details_ct {
+                Some(ct) => Some(
+                    String::from_utf8(self.journal_open(
+                        e.request,
+                        &format!("entry/{}", e.entry_no),
+                        ct,
+                    )?)
+                    .map_err(|_| ServiceError::Integrity("entry text is not UTF-8".into()))?,
+                ),
+                None => None,
+            };
+            views.push(EntryView {
+                entry_no: e.entry_no,
+                at: self.local_time(e.at_ms),
+                actor: e.actor,
+                step: e.step,
+                status: e.status,
+                due: e.due,
+                text,
+            });
+        }
+        Ok(self.view(&state, Some((&details, views))))
+    }
+
+    /// Takes a step on a request: checks it against the state machine and the law, appends the
+    /// entry and audits it.
+    pub async fn request_step(
+        &self,
+        actor: &Actor,
+        number: RequestNumber,
+        input: RequestStep,
+    ) -> ServiceResult<RequestView> {
+        let Some(step) = parse_step(&input.step) else {
+            return Err(ServiceError::invalid(
+                "step",
+                "unknown_step",
+                format!(
+                    "шаг «{}» неизвестен; допустимы: check_identity, start, extend, answer, refuse, note",
+                    input.step
+                ),
+            ));
+        };
+        let text = input
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if text.is_none()
+            && matches!(
+                step,
+                Step::Extend | Step::Refuse | Step::Answer | Step::Note
+            )
+        {
+            let why = match step {
+                Step::Extend => "продление требует мотивированного уведомления: укажите причину",
+                Step::Refuse => {
+                    "отказ должен быть мотивированным (ст. 14 ч. 6, ст. 20 ч. 2): укажите основание"
+                }
+                Step::Answer => "укажите текст ответа или его краткое содержание",
+                _ => "примечание не может быть пустым",
+            };
+            return Err(ServiceError::invalid("text", "required", why));
+        }
+        let mut tx = self.store().begin().await?;
+        let state = self.state_by_number(&mut *tx, number).await?;
+        let kind = RequestKind::parse(&state.request.kind)
+            .ok_or_else(|| ServiceError::Integrity("unknown stored request kind".into()))?;
+        let from = Status::parse(&state.status)
+            .ok_or_else(|| ServiceError::Integrity("unknown stored request status".into()))?;
+        let to = from.after(step, kind).map_err(|e| ServiceError::Conflict {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        let due = if step == Step::Extend {
+            let received = Timestamp::from_millisecond(state.request.received_at_ms)
+                .map_err(|_| ServiceError::Integrity("stored receipt time".into()))?;
+            let extended = deadline::compute(
+                kind.rule(),
+                received,
+                &self.time_zone(),
+                true,
+                self.calendar(),
+            )
+            .map_err(|e| ServiceError::invalid("step", "no_deadline", e.to_string()))?;
+            Some(match extended.due {
+                Due::Date(d) => d.to_string(),
+                Due::Instant(t) => t.to_string(),
+            })
+        } else {
+            None
+        };
+        let mut identity_note = None;
+        if let Some(identity) = &input.identity {
+            if step != Step::CheckIdentity {
+                return Err(ServiceError::invalid(
+                    "identity",
+                    "not_for_this_step",
+                    "сведения о проверке личности указываются только на шаге check_identity",
+                ));
+            }
+            identity_note = Some(
+                serde_json::to_string(identity)
+                    .map_err(|e| ServiceError::Integrity(e.to_string()))?,
+            );
+        }
+        let entry_no = state.entries + 1;
+        let body = match (text, identity_note) {
+            (Some(t), Some(i)) => Some(format!("{t}\n{i}")),
+            (Some(t), None) => Some(t.to_string()),
+            (None, Some(i)) => Some(i),
+            (None, None) => None,
+        };
+        let entry = RequestEntryRow {
+            request: state.request.id,
+            entry_no,
+            at_ms: self.now_ms(),
+            actor: actor.name.clone(),
+            step: step.as_str().into(),
+            status: to.as_str().into(),
+            due: due.clone(),
+            details_ct: body.map(|b| {
+                self.journal_seal(state.request.id, &format!("entry/{entry_no}"), b.as_bytes())
+            }),
+        };
+        tx.insert_request_entry(&entry).await?;
+        let event = self.journal_event(
+            actor,
+            &format!("request.{}", step.as_str()),
+            state.request.subject,
+            json!({
+                "number": number.to_string(),
+                "entry": entry_no,
+                "status": to.as_str(),
+                "due": due,
+                "entry_sha256": entry_digest(&entry),
+            }),
+        );
+        self.finish(tx, vec![event]).await?;
+        self.request_view(actor, number).await
+    }
+
+    /// The journal, oldest first, filtered.
+    pub async fn requests(
+        &self,
+        _actor: &Actor,
+        filter: RequestFilter,
+    ) -> ServiceResult<Vec<RequestView>> {
+        if let Some(k) = &filter.kind
+            && RequestKind::parse(k).is_none()
+        {
+            return Err(ServiceError::invalid(
+                "kind",
+                "unknown_request_kind",
+                format!("вид обращения «{k}» неизвестен"),
+            ));
+        }
+        let due_by = match filter.due_by.as_deref() {
+            None => None,
+            Some(d) => Some(d.parse::<jiff::civil::Date>().map_err(|_| {
+                ServiceError::invalid(
+                    "due_by",
+                    "invalid_date",
+                    format!("«{d}» — не дата ГГГГ-ММ-ДД"),
+                )
+            })?),
+        };
+        let (statuses, overdue_only) = match filter.status.as_deref() {
+            None => (Vec::new(), false),
+            Some("open") => (OPEN.map(|s| s.as_str().to_string()).to_vec(), false),
+            Some("overdue") => (OPEN.map(|s| s.as_str().to_string()).to_vec(), true),
+            Some(s) if Status::parse(s).is_some() => (vec![s.to_string()], false),
+            Some(s) => {
+                return Err(ServiceError::invalid(
+                    "status",
+                    "unknown_status",
+                    format!(
+                        "статус «{s}» неизвестен; допустимы open, overdue, received, identity_checked, in_progress, extended, answered, refused"
+                    ),
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        let mut after = None;
+        let mut tx = self.store().begin().await?;
+        loop {
+            let page = tx
+                .requests(&RequestQuery {
+                    kind: filter.kind.clone(),
+                    subject: None,
+                    statuses: statuses.clone(),
+                    after,
+                    limit: PAGE,
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.request.year, last.request.seq));
+            let full = page.len() == PAGE as usize;
+            for state in &page {
+                let view = self.view(state, None);
+                if overdue_only && !view.overdue {
+                    continue;
+                }
+                if let Some(by) = due_by {
+                    // An hour rule's instant is compared on the operator's calendar day.
+                    let day = state.due.parse::<jiff::civil::Date>().ok().or_else(|| {
+                        state
+                            .due
+                            .parse::<Timestamp>()
+                            .ok()
+                            .map(|t| t.to_zoned(self.time_zone()).date())
+                    });
+                    if day.is_none_or(|d| d > by) {
+                        continue;
+                    }
+                }
+                out.push(view);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
