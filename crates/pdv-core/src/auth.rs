@@ -116,6 +116,14 @@ impl Role {
             // data, but a picture of the operator's activity, so not public. Those who run the
             // system (administrator), those who check it (auditor) and the scraper's key.
             P::ViewMetrics => matches!(self, R::Administrator | R::Auditor | R::Monitoring),
+            // Requests arrive by every channel: the contact centre registers calls and letters,
+            // the site's integration forwards its form; the responsible person works them
+            // (ст. 22.1), and the auditor checks the journal.
+            P::ReceiveRequest => {
+                matches!(self, R::ResponsiblePerson | R::Agent | R::Integration)
+            }
+            P::ViewRequests => matches!(self, R::ResponsiblePerson | R::Agent | R::Auditor),
+            P::WorkRequests => self == R::ResponsiblePerson,
             P::OwnSession => true,
         }
     }
@@ -150,12 +158,18 @@ pub enum Permission {
     ManageKeys,
     /// The Prometheus metrics of the service.
     ViewMetrics,
+    /// Entering a subject's request in the journal.
+    ReceiveRequest,
+    /// Reading the journal, requester details included.
+    ViewRequests,
+    /// Taking steps on a request: identity check, extension, answer, refusal.
+    WorkRequests,
     /// Looking at and ending one's own session.
     OwnSession,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 19] = [
         Permission::CreateSubject,
         Permission::FindSubjects,
         Permission::ViewSubject,
@@ -171,6 +185,9 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageKeys,
         Permission::ViewMetrics,
+        Permission::ReceiveRequest,
+        Permission::ViewRequests,
+        Permission::WorkRequests,
         Permission::OwnSession,
     ];
 
@@ -191,6 +208,9 @@ impl Permission {
             Permission::ManageUsers => "manage_users",
             Permission::ManageKeys => "manage_keys",
             Permission::ViewMetrics => "view_metrics",
+            Permission::ReceiveRequest => "receive_request",
+            Permission::ViewRequests => "view_requests",
+            Permission::WorkRequests => "work_requests",
             Permission::OwnSession => "own_session",
         }
     }

@@ -141,6 +141,7 @@ pub struct RequestStep {
 
 /// Which requests to list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestFilter {
     /// Only these kinds' requests.
     #[serde(default)]
@@ -404,6 +405,7 @@ impl Vault {
             .join(",");
 
         let mut tx = self.store().begin().await?;
+        self.replay(&mut *tx, actor).await?;
         if let Some(subject) = input.subject
             && tx.subject(subject).await?.is_none()
         {
@@ -465,8 +467,27 @@ impl Vault {
                 "entry_sha256": entry_digest(&entry),
             }),
         );
-        self.finish(tx, vec![event]).await?;
-        self.request_view(actor, number).await
+        // The answer is built before the commit, so that a retry with the same idempotency key
+        // gets it byte for byte.
+        let state = RequestState {
+            status: entry.status.clone(),
+            due: row.due.clone(),
+            entries: 1,
+            request: row,
+        };
+        let first = EntryView {
+            entry_no: 1,
+            at: self.local_time(entry.at_ms),
+            actor: entry.actor.clone(),
+            step: entry.step.clone(),
+            status: entry.status.clone(),
+            due: None,
+            text: None,
+        };
+        let view = self.view(&state, Some((&details, vec![first])));
+        self.finish_with(tx, vec![event], Some((actor, &view)))
+            .await?;
+        Ok(view)
     }
 
     async fn state_by_number(

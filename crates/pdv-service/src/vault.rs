@@ -225,7 +225,7 @@ impl Vault {
 
     /// Like [`Vault::finish`], and when the actor sent an idempotency key, stores `response`
     /// under it in the same transaction, so a retry can never create a second thing.
-    async fn finish_with<T: serde::Serialize>(
+    pub(crate) async fn finish_with<T: serde::Serialize>(
         &self,
         mut tx: Box<dyn Transaction>,
         events: Vec<AuditRecord>,
@@ -318,7 +318,11 @@ impl Vault {
 
     /// Inside a create command's transaction: if the actor's idempotency key was used before,
     /// stop with the stored response (or refuse a different request under the same key).
-    async fn replay(&self, tx: &mut dyn Transaction, actor: &Actor) -> ServiceResult<()> {
+    pub(crate) async fn replay(
+        &self,
+        tx: &mut dyn Transaction,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
         let Some(idem) = &actor.idempotency else {
             return Ok(());
         };

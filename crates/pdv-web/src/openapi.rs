@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, routes};
+use crate::{accounts, journal, routes};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -68,6 +68,10 @@ const PROBLEM_JSON: &str = "application/problem+json";
         routes::place_block,
         routes::lift_block,
         routes::verify_audit,
+        journal::receive,
+        journal::list,
+        journal::show,
+        journal::step,
     ),
     components(
         schemas(ProblemDetails),
@@ -94,6 +98,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "consents", description = "Согласия (ст. 9 152-ФЗ): запись с доказательствами, отзыв, предъявление доказательств."),
         (name = "contracts", description = "Договоры с субъектом — основание обработки по ст. 6 ч. 1 п. 5."),
         (name = "blocks", description = "Блокирование данных (ст. 21): заблокированные данные хранятся, но не используются."),
+        (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

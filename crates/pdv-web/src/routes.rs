@@ -118,6 +118,10 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         post("/api/v1/subjects/{subject}/blocks", place_block).needs(P::PlaceBlock),
         post("/api/v1/subjects/{subject}/blocks/{block}/lift", lift_block).needs(P::LiftBlock),
         get("/api/v1/audit/verify", verify_audit).needs(P::VerifyAudit),
+        post("/api/v1/requests", crate::journal::receive).needs(P::ReceiveRequest),
+        get("/api/v1/requests", crate::journal::list).needs(P::ViewRequests),
+        get("/api/v1/requests/{number}", crate::journal::show).needs(P::ViewRequests),
+        post("/api/v1/requests/{number}/steps", crate::journal::step).needs(P::WorkRequests),
     ]
 }
 
@@ -145,7 +149,7 @@ pub(crate) fn api(vault: AppState) -> Router<AppState> {
 
 /// Answers a create command: 201 with the new thing, or, for a retry with the same
 /// `Idempotency-Key`, the first answer again, marked with `Idempotent-Replayed: true`.
-fn created<T: serde::Serialize>(result: ServiceResult<T>) -> ApiResult<Response> {
+pub(crate) fn created<T: serde::Serialize>(result: ServiceResult<T>) -> ApiResult<Response> {
     match result {
         Ok(value) => Ok((StatusCode::CREATED, Json(value)).into_response()),
         Err(ServiceError::Replayed(stored)) => {

@@ -14,7 +14,7 @@ on_every_backend!(
     idempotency_key_makes_creates_safe_to_retry,
 );
 
-use common::{Backend, spawn_app};
+use common::{Backend, assert_problem, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -30,25 +30,6 @@ fn web_consent(purposes: &[&str]) -> Value {
         "evidence": { "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "form_id": "subscribe" },
         "document": { "id": "consent-marketing", "version": "1", "sha256": sha("текст согласия") }
     })
-}
-
-fn assert_problem(
-    status: StatusCode,
-    body: &Value,
-    want_status: StatusCode,
-    code: &str,
-    field: Option<&str>,
-) {
-    assert_eq!(status, want_status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], want_status.as_u16(), "{body}");
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "{body}"
-    );
-    if let Some(field) = field {
-        assert_eq!(body["field"], field, "{body}");
-    }
 }
 
 /// The whole slice — subject, contract, data, consent, use, withdrawal, refusal, proof — for

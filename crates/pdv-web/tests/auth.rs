@@ -129,6 +129,14 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["dpo"],
     ),
     ("GET", "/api/v1/audit/verify", &["admin", "dpo", "auditor"]),
+    ("POST", "/api/v1/requests", &["dpo", "agent", "integration"]),
+    ("GET", "/api/v1/requests", &["dpo", "agent", "auditor"]),
+    (
+        "GET",
+        "/api/v1/requests/{number}",
+        &["dpo", "agent", "auditor"],
+    ),
+    ("POST", "/api/v1/requests/{number}/steps", &["dpo"]),
 ];
 
 #[test]
@@ -160,6 +168,7 @@ fn concrete(path: &str) -> String {
         .replace("{consent}", &uuid::Uuid::now_v7().to_string())
         .replace("{contract}", &uuid::Uuid::now_v7().to_string())
         .replace("{block}", &uuid::Uuid::now_v7().to_string())
+        .replace("{number}", "2026-999999")
 }
 
 async fn denials(app: &common::TestApp) -> usize {

@@ -161,6 +161,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "audit",
         "policy",
         "service",
+        "requests",
     ]
     .into();
     assert_eq!(tags, expected);
@@ -274,8 +275,8 @@ fn creates_document_idempotency() {
             "{method} {path}: Idempotent-Replayed header"
         );
     }
-    // subjects, records, consents, contracts, blocks
-    assert_eq!(creates, 5);
+    // subjects, records, consents, contracts, blocks, requests
+    assert_eq!(creates, 6);
 }
 
 struct TestApp {

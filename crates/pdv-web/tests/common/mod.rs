@@ -290,3 +290,22 @@ impl TestApp {
         report["events"].as_u64().unwrap()
     }
 }
+
+pub fn assert_problem(
+    status: StatusCode,
+    body: &Value,
+    want_status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], want_status.as_u16(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        assert_eq!(body["field"], field, "{body}");
+    }
+}

@@ -1,0 +1,219 @@
+//! The request journal over HTTP on both backends: a request registered by the contact centre,
+//! worked and answered by the responsible person within its legal deadline, with the refusals a
+//! demanding user expects.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_every_backend!(
+    a_request_is_received_worked_and_answered_in_time,
+    bad_journal_input_gets_clear_errors
+);
+
+/// The fixture's clock stands at Monday 2 March 2026, 10:00 in Moscow.
+async fn a_request_is_received_worked_and_answered_in_time(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let agent = client_with(&login(&app.vault, "agent").await);
+    let (status, body) = send(agent.post(app.url("/api/v1/requests")).json(&json!({
+        "kind": "access",
+        "channel": "phone",
+        "requester": { "name": "Петров Пётр Петрович", "contact": "+7 916 555-12-34" },
+        "text": "Просит сообщить, какие данные о нём обрабатываются"
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["number"], "2026-000001");
+    // Ten working days from 2 March, skipping the 9 March holiday: 17 March.
+    assert_eq!(body["due"], "2026-03-17");
+    assert_eq!(body["rule"], "D1");
+    assert_eq!(body["status"], "received");
+    assert_eq!(body["missing"].as_array().unwrap().len(), 3, "{body}");
+
+    let (status, list) = app.get("/api/v1/requests?status=open").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(
+        list[0].get("requester").is_none(),
+        "the list carries no requester details"
+    );
+
+    let n = "/api/v1/requests/2026-000001";
+    for (step, extra) in [
+        (
+            "check_identity",
+            json!({ "identity": { "document": "паспорт 4510 000001", "relation": "заказ № 77", "signature": "simple_electronic" } }),
+        ),
+        ("start", json!({})),
+        (
+            "extend",
+            json!({ "text": "нужны сведения от службы доставки" }),
+        ),
+    ] {
+        let mut body = extra;
+        body["step"] = json!(step);
+        let (status, answer) = app.post(&format!("{n}/steps"), body).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {answer}");
+    }
+    let (status, view) = app.get(n).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["status"], "extended");
+    assert_eq!(view["due"], "2026-03-24", "five more working days");
+    assert_eq!(view["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(view["requester"]["name"], "Петров Пётр Петрович");
+
+    // The agent registers and reads, but does not answer on the operator's behalf.
+    let (status, body) = send(
+        agent
+            .post(app.url(&format!("{n}/steps")))
+            .json(&json!({ "step": "answer", "text": "ответ" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("{n}/steps"),
+            json!({ "step": "answer", "text": "сведения направлены" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "answered");
+    let (status, body) = app
+        .post(
+            &format!("{n}/steps"),
+            json!({ "step": "refuse", "text": "поздно" }),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT, "request_closed", None);
+
+    // The site's integration forwards its form; a retry of the same form is the same request.
+    let site = client_with(&key(&app.vault, &["contract"], &[]).await);
+    let form = json!({
+        "kind": "stop_marketing",
+        "channel": "site",
+        "requester": { "name": "Сидорова Мария" }
+    });
+    let mut first = None;
+    for attempt in 0..2 {
+        let r = site
+            .post(app.url("/api/v1/requests"))
+            .header("idempotency-key", "site-form-8841")
+            .json(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let replayed = r.headers().get("idempotent-replayed").is_some();
+        assert_eq!(replayed, attempt == 1, "attempt {attempt}");
+        let text = r.text().await.unwrap();
+        match &first {
+            None => first = Some(text),
+            Some(f) => assert_eq!(&text, f, "the retry gets the first answer byte for byte"),
+        }
+    }
+    let body: serde_json::Value = serde_json::from_str(first.as_deref().unwrap()).unwrap();
+    assert_eq!(body["number"], "2026-000002");
+    assert_eq!(body["rule"], "D12");
+    let (status, list) = app.get("/api/v1/requests?status=answered").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, all) = app.get("/api/v1/requests").await;
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        2,
+        "the retry made no second request"
+    );
+    app.audit_intact().await;
+}
+
+async fn bad_journal_input_gets_clear_errors(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "complaint", "channel": "post", "requester": { "name": "Иванов" } }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_request_kind",
+        Some("kind"),
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "post", "requester": { "name": "Иванов" }, "received_at": "вчера" }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_timestamp",
+        Some("received_at"),
+    );
+    let (status, body) = app.get("/api/v1/requests/42").await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_number",
+        Some("number"),
+    );
+    let (status, body) = app.get("/api/v1/requests/2026-000007").await;
+    assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found", None);
+    let (status, body) = app.get("/api/v1/requests?colour=red").await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "unknown_parameter",
+        Some("colour"),
+    );
+    let (status, body) = app.get("/api/v1/requests?status=lost").await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_status",
+        Some("status"),
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "post", "requester": { "name": "Иванов" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = app
+        .post(
+            "/api/v1/requests/2026-000001/steps",
+            json!({ "step": "fly" }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_step",
+        Some("step"),
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/requests/2026-000001/steps",
+            json!({ "step": "refuse" }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "required",
+        Some("text"),
+    );
+}
