@@ -25,6 +25,7 @@ mod accounts;
 mod backup;
 mod config;
 mod deadline;
+mod requests;
 
 use config::{Config, Flags, LogFormat, Sources};
 
@@ -72,6 +73,9 @@ enum Command {
     /// API keys for integrations: create, list, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The request journal: what is due or overdue, and an export of the journal as CSV.
+    #[command(subcommand)]
+    Requests(requests::RequestsCommand),
     /// Write a backup: the data archive and, to a separate file, the key archive.
     Backup(backup::Backup),
     /// Restore a backup into this database (an empty one, or any with --replace).
@@ -253,6 +257,7 @@ impl Cli {
             Command::Init(common) => Some(common),
             Command::Demo(demo) => Some(&demo.common),
             Command::Backup(cmd) => Some(&cmd.common),
+            Command::Requests(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
             Command::Users(cmd) => Some(match cmd {
@@ -404,6 +409,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Users(cmd) => accounts::users(cmd, config).await,
         Command::Keys(cmd) => accounts::keys(cmd, config).await,
         Command::Backup(cmd) => backup::backup(cmd, config).await,
+        Command::Requests(cmd) => requests::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the
@@ -578,12 +584,16 @@ async fn open_vault_with(
             "policy has warnings; see `pdv policy check`"
         );
     }
+    // The journal's deadlines count on the same calendar as `pdv deadline`, with the years the
+    // operator loaded from files.
+    let (calendar, _) = deadline::load_calendar(config)?;
     let key = master_key(config, create_key)?;
     let store = open_store(&config.database_url.value).await?;
     Ok(
         Vault::open(store, Arc::new(policy), &key, Arc::new(SystemClock))
             .await?
-            .with_auth_settings(config.auth_settings()),
+            .with_auth_settings(config.auth_settings())
+            .with_calendar(calendar),
     )
 }
 
