@@ -219,7 +219,125 @@ fn request_digest(r: &RequestRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// The digests the audit trail recorded for the journal, gathered while the chain is verified.
+#[derive(Debug, Default)]
+pub(crate) struct AuditedJournal {
+    /// Number → (audit seq, digest of the request row).
+    requests: std::collections::HashMap<String, (u64, String)>,
+    /// (number, entry) → (audit seq, digest of the entry row).
+    entries: std::collections::HashMap<(String, u32), (u64, String)>,
+}
+
+impl AuditedJournal {
+    pub(crate) fn note(&mut self, event: &pdv_core::audit::ChainedEvent) {
+        if !event.record.action.starts_with("request.") {
+            return;
+        }
+        let Ok(details) = serde_json::from_str::<serde_json::Value>(&event.record.details) else {
+            return;
+        };
+        let Some(number) = details["number"].as_str() else {
+            return;
+        };
+        let entry = details["entry"].as_u64().unwrap_or(1) as u32;
+        if let Some(d) = details["request_sha256"].as_str() {
+            self.requests
+                .insert(number.to_string(), (event.seq, d.to_string()));
+        }
+        if let Some(d) = details["entry_sha256"].as_str() {
+            self.entries
+                .insert((number.to_string(), entry), (event.seq, d.to_string()));
+        }
+    }
+}
+
 impl Vault {
+    /// Compares every journal row with the digest its audit event recorded: the first row that
+    /// was changed, added or removed outside pdvault, with the audit event to look at.
+    pub(crate) async fn verify_journal(
+        &self,
+        audited: &AuditedJournal,
+    ) -> ServiceResult<Option<(u64, String)>> {
+        let mut tx = self.store().begin().await?;
+        let mut after = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = tx
+                .requests(&RequestQuery {
+                    after,
+                    limit: PAGE,
+                    ..RequestQuery::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.request.year, last.request.seq));
+            for state in &page {
+                let number = RequestNumber {
+                    year: state.request.year,
+                    seq: state.request.seq,
+                }
+                .to_string();
+                match audited.requests.get(&number) {
+                    Some((_, d)) if *d == request_digest(&state.request) => {}
+                    Some((seq, _)) => {
+                        return Ok(Some((
+                            *seq,
+                            format!("обращение № {number} изменено в базе после регистрации"),
+                        )));
+                    }
+                    None => {
+                        return Ok(Some((
+                            0,
+                            format!(
+                                "обращения № {number} нет в журнале аудита: оно внесено в базу в обход pdvault"
+                            ),
+                        )));
+                    }
+                }
+                for e in tx.request_entries(state.request.id).await? {
+                    seen.insert((number.clone(), e.entry_no));
+                    match audited.entries.get(&(number.clone(), e.entry_no)) {
+                        Some((_, d)) if *d == entry_digest(&e) => {}
+                        Some((seq, _)) => {
+                            return Ok(Some((
+                                *seq,
+                                format!(
+                                    "запись {} обращения № {number} изменена в базе: журнал обращений только дополняется",
+                                    e.entry_no
+                                ),
+                            )));
+                        }
+                        None => {
+                            return Ok(Some((
+                                0,
+                                format!(
+                                    "записи {} обращения № {number} нет в журнале аудита: она внесена в обход pdvault",
+                                    e.entry_no
+                                ),
+                            )));
+                        }
+                    }
+                }
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        // Every entry the audit trail vouches for must still be there.
+        let gone = audited
+            .entries
+            .iter()
+            .filter(|(key, _)| !seen.contains(*key))
+            .map(|((n, e), (seq, _))| (*seq, n.clone(), *e))
+            .min();
+        Ok(gone.map(|(seq, number, entry)| {
+            (
+                seq,
+                format!("запись {entry} обращения № {number} удалена из базы, хотя есть в журнале аудита"),
+            )
+        }))
+    }
+
     fn journal_seal(&self, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
         self.keyring().journal_key().encrypt_field(
             plain,

@@ -335,3 +335,62 @@ async fn the_list_shows_what_is_open_due_and_overdue() {
         .unwrap_err();
     assert_eq!(code(err), "unknown_status");
 }
+
+#[tokio::test]
+async fn an_entry_edited_deleted_or_forged_in_the_database_breaks_the_audit_check() {
+    let f = fixture().await;
+    let v = f
+        .vault
+        .receive_request(&dpo(), request("access"))
+        .await
+        .unwrap();
+    f.vault
+        .request_step(
+            &dpo(),
+            number(&v.number),
+            step("note", Some("звонок заявителю")),
+        )
+        .await
+        .unwrap();
+    assert!(f.vault.verify_audit().await.unwrap().intact);
+    // An intruder with access to the database file, not through pdvault.
+    let db = f._dir.path().join("j.db");
+    let tamper = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let store = SqliteStore::open(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+    };
+
+    tamper("UPDATE request_entries SET status = 'answered' WHERE entry_no = 2").await;
+    let report = f.vault.verify_audit().await.unwrap();
+    assert!(!report.intact);
+    assert!(
+        report.problem.as_deref().unwrap().contains("изменена"),
+        "{report:?}"
+    );
+    tamper("UPDATE request_entries SET status = 'received' WHERE entry_no = 2").await;
+    assert!(
+        f.vault.verify_audit().await.unwrap().intact,
+        "restored as it was"
+    );
+
+    tamper("UPDATE requests SET due = '2026-12-31'").await;
+    let report = f.vault.verify_audit().await.unwrap();
+    assert!(
+        report.problem.as_deref().unwrap().contains("изменено"),
+        "{report:?}"
+    );
+    tamper("UPDATE requests SET due = '2026-01-26'").await;
+    assert!(f.vault.verify_audit().await.unwrap().intact);
+
+    tamper("DELETE FROM request_entries WHERE entry_no = 2").await;
+    let report = f.vault.verify_audit().await.unwrap();
+    assert!(
+        report.problem.as_deref().unwrap().contains("удалена"),
+        "{report:?}"
+    );
+}
