@@ -572,6 +572,33 @@ impl Vault {
         tx.insert_request(&row).await?;
         tx.insert_request_entry(&entry).await?;
         let number = RequestNumber { year, seq };
+        // ст. 15 ч. 2: processing for marketing stops at once on the subject's demand. The
+        // marketing consents are withdrawn in this very transaction, so no marketing read can
+        // succeed once the request is acknowledged.
+        let mut effects = Vec::new();
+        if kind == RequestKind::StopMarketing
+            && let Some(subject) = row.subject
+        {
+            let withdrawal = pdv_store::Withdrawal {
+                at_ms: self.now_ms(),
+                channel: row.channel.clone(),
+            };
+            for c in tx.consents(subject).await? {
+                if c.kind == pdv_core::consent::ConsentKind::Marketing && c.withdrawal.is_none() {
+                    tx.withdraw_consent(subject, c.id, &withdrawal).await?;
+                    effects.push(AuditRecord {
+                        operation: Some(Operation::Rectification),
+                        purpose: Some(c.purposes.join(",")),
+                        ..self.journal_event(
+                            actor,
+                            "consent.withdraw",
+                            Some(subject),
+                            json!({ "consent": c.id, "channel": row.channel, "request": number.to_string(), "stopped_purposes": c.purposes }),
+                        )
+                    });
+                }
+            }
+        }
         let event = self.journal_event(
             actor,
             "request.received",

@@ -14,23 +14,9 @@ on_every_backend!(
     idempotency_key_makes_creates_safe_to_retry,
 );
 
-use common::{Backend, assert_problem, spawn_app};
+use common::{Backend, assert_problem, spawn_app, web_consent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::Digest;
-
-fn sha(text: &str) -> String {
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-fn web_consent(purposes: &[&str]) -> Value {
-    json!({
-        "purposes": purposes,
-        "channel": "site",
-        "evidence": { "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "form_id": "subscribe" },
-        "document": { "id": "consent-marketing", "version": "1", "sha256": sha("текст согласия") }
-    })
-}
 
 /// The whole slice — subject, contract, data, consent, use, withdrawal, refusal, proof — for
 /// both shipped operators.

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    a_marketing_read_is_refused_right_after_the_stop_marketing_request,
     a_request_is_received_worked_and_answered_in_time,
     bad_journal_input_gets_clear_errors
 );
@@ -125,6 +126,54 @@ async fn a_request_is_received_worked_and_answered_in_time(backend: Backend) {
         all.as_array().unwrap().len(),
         2,
         "the retry made no second request"
+    );
+    app.audit_intact().await;
+}
+
+/// ст. 15 ч. 2: the demand to stop marketing takes effect before the call that records it
+/// returns.
+async fn a_marketing_read_is_refused_right_after_the_stop_marketing_request(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let sid = app.subject("buyer").await;
+    let (status, consent) = app
+        .post(
+            &format!("/api/v1/subjects/{sid}/consents"),
+            web_consent(&["marketing"]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{consent}");
+    let profile = json!({ "category": "marketing_profile", "purpose": "marketing", "fields": { "marketing_email": "anna@example.ru" } });
+    let (status, body) = app
+        .post(&format!("/api/v1/subjects/{sid}/records"), profile)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let marketing = format!("/api/v1/subjects/{sid}/data?purpose=marketing");
+    let (status, _) = app.get(&marketing).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let agent = client_with(&login(&app.vault, "agent").await);
+    let (status, body) = send(agent.post(app.url("/api/v1/requests")).json(&json!({
+        "kind": "stop_marketing",
+        "channel": "phone",
+        "subject": sid,
+        "requester": { "name": "Анна" }
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["rule"], "D12");
+    let (status, body) = app.get(&marketing).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::FORBIDDEN,
+        "no_consent",
+        Some("purpose"),
+    );
+    let (status, file) = app.get(&format!("/api/v1/subjects/{sid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        file.to_string().contains("withdrawn"),
+        "the consent shows as withdrawn: {file}"
     );
     app.audit_intact().await;
 }

@@ -309,3 +309,18 @@ pub fn assert_problem(
         assert_eq!(body["field"], field, "{body}");
     }
 }
+
+/// The SHA-256 of a text, hex: what a consent document's hash looks like.
+pub fn sha(text: &str) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+}
+
+/// A consent given on the site's form for `purposes`, with its evidence.
+pub fn web_consent(purposes: &[&str]) -> Value {
+    serde_json::json!({
+        "purposes": purposes,
+        "channel": "site",
+        "evidence": { "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "form_id": "subscribe" },
+        "document": { "id": "consent-marketing", "version": "1", "sha256": sha("текст согласия") }
+    })
+}
