@@ -599,6 +599,37 @@ impl Vault {
                 }
             }
         }
+        // ст. 21 ч. 1: a request alleging inaccurate data or unlawful processing blocks the
+        // subject's data at once, for the time of the check (D4). The block names the request,
+        // not its contents; lifting it with the blocks API closes the check.
+        if matches!(
+            kind,
+            RequestKind::Blocking | RequestKind::Rectification | RequestKind::Destruction
+        ) && let Some(subject) = row.subject
+        {
+            let block = pdv_store::BlockRow {
+                subject,
+                id: pdv_core::BlockId(Uuid::now_v7()),
+                category: None,
+                reason: format!(
+                    "обращение № {number}: {} — блокирование на период проверки (ст. 21 ч. 1 152-ФЗ)",
+                    kind.title()
+                ),
+                placed_at_ms: self.now_ms(),
+                lifted_at_ms: None,
+                lift_reason: None,
+            };
+            tx.insert_block(&block).await?;
+            effects.push(AuditRecord {
+                operation: Some(Operation::Blocking),
+                ..self.journal_event(
+                    actor,
+                    "block.place",
+                    Some(subject),
+                    json!({ "block": block.id, "category": null, "request": number.to_string() }),
+                )
+            });
+        }
         let event = self.journal_event(
             actor,
             "request.received",

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    a_request_disputing_the_data_blocks_it_at_once,
     a_marketing_read_is_refused_right_after_the_stop_marketing_request,
     a_request_is_received_worked_and_answered_in_time,
     bad_journal_input_gets_clear_errors
@@ -175,6 +176,57 @@ async fn a_marketing_read_is_refused_right_after_the_stop_marketing_request(back
         file.to_string().contains("withdrawn"),
         "the consent shows as withdrawn: {file}"
     );
+    app.audit_intact().await;
+}
+
+/// ст. 21 ч. 1: data disputed as inaccurate are blocked for the check as soon as the request is
+/// journaled (D4, "immediately"), and lifting the block ends the check.
+async fn a_request_disputing_the_data_blocks_it_at_once(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let sid = app.subject("buyer").await;
+    app.post(
+        &format!("/api/v1/subjects/{sid}/contracts"),
+        json!({ "reference": "Д-9", "concluded_on": "2026-03-01" }),
+    )
+    .await;
+    let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "old@example.ru" } })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let data = format!("/api/v1/subjects/{sid}/data?purpose=contract");
+    assert_eq!(app.get(&data).await.0, StatusCode::OK);
+
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "rectification", "channel": "email", "subject": sid,
+                    "requester": { "name": "Анна" }, "text": "адрес почты устарел" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["rule"], "D2");
+    let (status, refused) = app.get(&data).await;
+    assert_problem(status, &refused, StatusCode::FORBIDDEN, "blocked", None);
+    let (_, file) = app.get(&format!("/api/v1/subjects/{sid}")).await;
+    let block = file["blocks"]
+        .as_array()
+        .and_then(|b| b.first())
+        .unwrap_or_else(|| panic!("the file lists the block: {file}"));
+    assert!(
+        block["reason"].as_str().unwrap().contains("2026-000001"),
+        "the block names the request: {block}"
+    );
+    assert!(
+        !block["reason"].as_str().unwrap().contains("устарел"),
+        "but not what the request says"
+    );
+    let bid = block["id"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/subjects/{sid}/blocks/{bid}/lift"),
+            json!({ "reason": "данные уточнены, проверка завершена" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.get(&data).await.0, StatusCode::OK);
     app.audit_intact().await;
 }
 
