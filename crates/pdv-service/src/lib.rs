@@ -7,6 +7,7 @@
 //! only to answer a request whose purpose was allowed.
 
 mod access;
+mod answer;
 mod audit_log;
 mod backup;
 mod clock;
@@ -18,6 +19,7 @@ mod vault;
 mod views;
 
 pub use access::*;
+pub use answer::{AccessAnswer, AnswerParty, AnswerPurpose, AnswerRecord};
 pub use audit_log::AuditReport;
 pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredReport};
 pub use clock::{Clock, FixedClock, SystemClock};

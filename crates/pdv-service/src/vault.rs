@@ -344,7 +344,7 @@ impl Vault {
         }
     }
 
-    async fn subject_row(
+    pub(crate) async fn subject_row(
         &self,
         tx: &mut dyn Transaction,
         id: SubjectId,
@@ -367,7 +367,7 @@ impl Vault {
         Ok(row)
     }
 
-    async fn data_key(
+    pub(crate) async fn data_key(
         &self,
         tx: &mut dyn Transaction,
         subject: SubjectId,

@@ -15,8 +15,8 @@ use pdv_service::{NewRequest, RequestFilter, RequestStep, RequestView, Vault};
 use crate::auth::Caller;
 use crate::extract::{ApiJson, Creating};
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, IdempotencyKey, InternalError, NotFound, PayloadTooLarge,
-    ServiceUnavailable, Unauthorized, Unprocessable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, Gone, IdempotencyKey, InternalError, NotFound,
+    PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 use crate::problem::ApiError;
 
@@ -158,4 +158,69 @@ pub(crate) async fn step(
 ) -> Result<impl IntoResponse, ApiError> {
     let n = number(&n)?;
     Ok(Json(vault.request_step(&caller.actor(), n, input).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{number}/answer",
+    tag = "requests",
+    summary = "Ответ на запрос сведений (ст. 14 ч. 7)",
+    description = "Готовит ответ на запрос сведений об обработке по ст. 14 ч. 7 152-ФЗ из политики оператора и данных субъекта: подтверждение обработки, цели и основания, способы, сами данные с источником, получатели и обработчики с адресами, сроки, трансграничная передача, права и меры защиты. `format=html` — страница для печати, иначе JSON. Подготовка расшифровывает данные и записывается в журнал аудита. Для других видов обращений — 409 `not_an_access_request`.",
+    params(
+        ("number" = String, Path, description = "Номер обращения", example = "2026-000042"),
+        ("format" = Option<String>, Query, description = "`json` (по умолчанию) или `html`"),
+    ),
+    responses(
+        (status = 200, description = "Ответ", content(
+            (pdv_service::AccessAnswer = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 410, response = Gone),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn answer(
+    State(vault): State<AppState>,
+    caller: Caller,
+    Path(n): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let n = number(&n)?;
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "format") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_parameter",
+            format!("неизвестный параметр «{unknown}»: допустим format"),
+        )
+        .field(unknown.clone()));
+    }
+    let html = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_format",
+                format!("формат «{other}» не поддерживается: json или html"),
+            )
+            .field("format"));
+        }
+    };
+    let doc = vault.access_answer(&caller.actor(), n).await?;
+    Ok(if html {
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            doc.to_html(),
+        )
+            .into_response()
+    } else {
+        Json(doc).into_response()
+    })
 }

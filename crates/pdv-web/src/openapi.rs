@@ -72,6 +72,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         journal::list,
         journal::show,
         journal::step,
+        journal::answer,
     ),
     components(
         schemas(ProblemDetails),

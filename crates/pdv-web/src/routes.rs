@@ -122,6 +122,7 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/requests", crate::journal::list).needs(P::ViewRequests),
         get("/api/v1/requests/{number}", crate::journal::show).needs(P::ViewRequests),
         post("/api/v1/requests/{number}/steps", crate::journal::step).needs(P::WorkRequests),
+        get("/api/v1/requests/{number}/answer", crate::journal::answer).needs(P::WorkRequests),
     ]
 }
 

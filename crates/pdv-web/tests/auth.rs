@@ -137,6 +137,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["dpo", "agent", "auditor"],
     ),
     ("POST", "/api/v1/requests/{number}/steps", &["dpo"]),
+    ("GET", "/api/v1/requests/{number}/answer", &["dpo"]),
 ];
 
 #[test]

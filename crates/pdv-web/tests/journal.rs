@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    the_access_answer_gives_the_subject_their_data_and_the_law_s_list,
     a_request_disputing_the_data_blocks_it_at_once,
     a_marketing_read_is_refused_right_after_the_stop_marketing_request,
     a_request_is_received_worked_and_answered_in_time,
@@ -227,6 +228,118 @@ async fn a_request_disputing_the_data_blocks_it_at_once(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get(&data).await.0, StatusCode::OK);
+    app.audit_intact().await;
+}
+
+/// ст. 14 ч. 7: the answer confirms processing, lists purposes with bases, gives the data with
+/// its source, the processors with their addresses and the periods; a stranger is told that
+/// nothing is processed; other kinds of request get no such answer.
+async fn the_access_answer_gives_the_subject_their_data_and_the_law_s_list(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let sid = app.subject("buyer").await;
+    app.post(
+        &format!("/api/v1/subjects/{sid}/contracts"),
+        json!({ "reference": "Д-5", "concluded_on": "2026-03-01" }),
+    )
+    .await;
+    let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "anna<b>@example.ru" } })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, known) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "email", "subject": sid, "requester": { "name": "Анна" } }),
+        )
+        .await;
+    let (_, stranger) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "post", "requester": { "name": "Незнакомец" } }),
+        )
+        .await;
+    let (_, other) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "stop_marketing", "channel": "post", "requester": { "name": "Анна" } }),
+        )
+        .await;
+
+    let url = |r: &serde_json::Value| {
+        format!("/api/v1/requests/{}/answer", r["number"].as_str().unwrap())
+    };
+    let (status, answer) = app.get(&url(&known)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["processed"], true);
+    assert!(
+        answer["operator"].as_str().unwrap().contains("Лидер"),
+        "{answer}"
+    );
+    let purposes = answer["purposes"].to_string();
+    assert!(
+        !purposes.contains("Рассылка"),
+        "no consent to marketing was given, so marketing is not a purpose of this subject: {purposes}"
+    );
+    assert_eq!(answer["data"][0]["fields"]["email"], "anna<b>@example.ru");
+    assert_eq!(answer["data"][0]["source"], "получены от вас");
+    assert!(!answer["purposes"].as_array().unwrap().is_empty());
+    assert!(
+        answer["purposes"][0]["basis"]
+            .as_str()
+            .is_some_and(|b| !b.is_empty())
+    );
+    assert!(
+        !answer["periods"].as_array().unwrap().is_empty(),
+        "{answer}"
+    );
+    assert!(answer["rights"].as_str().unwrap().contains("Роскомнадзор"));
+
+    let r = app
+        .client
+        .get(app.url(&format!("{}?format=html", url(&known))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Подтверждаем, что оператор обрабатывает"),
+        "{html}"
+    );
+    assert!(
+        html.contains("anna&lt;b&gt;@example.ru"),
+        "values are escaped"
+    );
+    assert!(
+        !html.contains("<script"),
+        "a printable page, nothing active"
+    );
+
+    let (status, answer) = app.get(&url(&stranger)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["processed"], false);
+    assert!(answer["data"].as_array().unwrap().is_empty());
+
+    let (status, body) = app.get(&url(&other)).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        "not_an_access_request",
+        None,
+    );
+    let (status, body) = app.get(&format!("{}?format=pdf", url(&known))).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "unknown_format",
+        Some("format"),
+    );
     app.audit_intact().await;
 }
 
