@@ -219,3 +219,106 @@ pub(crate) async fn requests(
     .map_err(map_err)?;
     rows.into_iter().map(|r| state!(r)).collect()
 }
+
+macro_rules! message {
+    ($r:expr) => {{
+        let r = $r;
+        Ok::<pdv_store::OutboxRow, pdv_store::StoreError>(pdv_store::OutboxRow {
+            id: Uuid::from_bytes(uuid_bytes(r.message_id, "message_id")?),
+            created_at_ms: r.created_at,
+            request: match r.request_id {
+                Some(b) => Some(Uuid::from_bytes(uuid_bytes(b, "request_id")?)),
+                None => None,
+            },
+            kind: r.kind,
+            channel: r.channel,
+            address_ct: r.address_ct,
+            body_ct: r.body_ct,
+            status: r.status,
+            status_at_ms: r.status_at,
+            note: r.note,
+        })
+    }};
+}
+
+pub(crate) async fn insert_message(
+    conn: &mut PgConnection,
+    m: &pdv_store::OutboxRow,
+) -> StoreResult<()> {
+    sqlx::query!(
+        "INSERT INTO outbox (message_id, created_at, request_id, kind, channel, address_ct,
+                             body_ct, status, status_at, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &m.id.as_bytes()[..],
+        m.created_at_ms,
+        m.request.map(|r| r.as_bytes().to_vec()),
+        m.kind,
+        m.channel,
+        m.address_ct,
+        m.body_ct,
+        m.status,
+        m.status_at_ms,
+        m.note,
+    )
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn messages(
+    conn: &mut PgConnection,
+    status: &str,
+    after: Option<Uuid>,
+    limit: u32,
+) -> StoreResult<Vec<pdv_store::OutboxRow>> {
+    let after = after.map_or(vec![0u8; 16], |a| a.as_bytes().to_vec());
+    let rows = sqlx::query!(
+        "SELECT * FROM outbox WHERE status = $1 AND message_id > $2 ORDER BY message_id LIMIT $3",
+        status,
+        after,
+        i64::from(limit)
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(|r| message!(r)).collect()
+}
+
+pub(crate) async fn message_by_id(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> StoreResult<Option<pdv_store::OutboxRow>> {
+    let row = sqlx::query!(
+        "SELECT * FROM outbox WHERE message_id = $1",
+        &id.as_bytes()[..]
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(map_err)?;
+    match row {
+        Some(r) => Ok(Some(message!(r)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn set_message_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+    at_ms: i64,
+    note: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query!(
+        "UPDATE outbox SET status = $1, status_at = $2, note = $3
+         WHERE message_id = $4 AND status = 'queued'",
+        status,
+        at_ms,
+        note,
+        &id.as_bytes()[..]
+    )
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(done.rows_affected() == 1)
+}

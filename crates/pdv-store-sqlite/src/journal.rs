@@ -198,3 +198,102 @@ pub(crate) async fn requests(
         .map_err(map_err)?;
     rows.iter().map(state).collect()
 }
+
+fn message(row: &SqliteRow) -> StoreResult<pdv_store::OutboxRow> {
+    let request: Option<Vec<u8>> = row.try_get("request_id").map_err(map_err)?;
+    Ok(pdv_store::OutboxRow {
+        id: Uuid::from_bytes(uuid_bytes(row, "message_id")?),
+        created_at_ms: row.try_get("created_at").map_err(map_err)?,
+        request: match request {
+            Some(b) => Some(Uuid::from_bytes(
+                b.try_into()
+                    .map_err(|_| corrupt("outbox.request_id is not 16 bytes"))?,
+            )),
+            None => None,
+        },
+        kind: row.try_get("kind").map_err(map_err)?,
+        channel: row.try_get("channel").map_err(map_err)?,
+        address_ct: row.try_get("address_ct").map_err(map_err)?,
+        body_ct: row.try_get("body_ct").map_err(map_err)?,
+        status: row.try_get("status").map_err(map_err)?,
+        status_at_ms: row.try_get("status_at").map_err(map_err)?,
+        note: row.try_get("note").map_err(map_err)?,
+    })
+}
+
+pub(crate) async fn insert_message(
+    conn: &mut SqliteConnection,
+    m: &pdv_store::OutboxRow,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, created_at, request_id, kind, channel, address_ct,
+                             body_ct, status, status_at, note)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&m.id.as_bytes()[..])
+    .bind(m.created_at_ms)
+    .bind(m.request.map(|r| r.as_bytes().to_vec()))
+    .bind(&m.kind)
+    .bind(&m.channel)
+    .bind(&m.address_ct)
+    .bind(&m.body_ct)
+    .bind(&m.status)
+    .bind(m.status_at_ms)
+    .bind(&m.note)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn messages(
+    conn: &mut SqliteConnection,
+    status: &str,
+    after: Option<Uuid>,
+    limit: u32,
+) -> StoreResult<Vec<pdv_store::OutboxRow>> {
+    let after = after.map_or(vec![0u8; 16], |a| a.as_bytes().to_vec());
+    let rows = sqlx::query(
+        "SELECT * FROM outbox WHERE status = ? AND message_id > ? ORDER BY message_id LIMIT ?",
+    )
+    .bind(status)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    rows.iter().map(message).collect()
+}
+
+pub(crate) async fn message_by_id(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> StoreResult<Option<pdv_store::OutboxRow>> {
+    let row = sqlx::query("SELECT * FROM outbox WHERE message_id = ?")
+        .bind(&id.as_bytes()[..])
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?;
+    row.as_ref().map(message).transpose()
+}
+
+pub(crate) async fn set_message_status(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    status: &str,
+    at_ms: i64,
+    note: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = ?, status_at = ?, note = ?
+         WHERE message_id = ? AND status = 'queued'",
+    )
+    .bind(status)
+    .bind(at_ms)
+    .bind(note)
+    .bind(&id.as_bytes()[..])
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(done.rows_affected() == 1)
+}

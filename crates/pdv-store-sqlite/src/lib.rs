@@ -793,6 +793,33 @@ impl Transaction for SqliteTx {
         journal::requests(&mut self.tx, query).await
     }
 
+    async fn insert_message(&mut self, message: &OutboxRow) -> StoreResult<()> {
+        journal::insert_message(&mut self.tx, message).await
+    }
+
+    async fn messages(
+        &mut self,
+        status: &str,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        journal::messages(&mut self.tx, status, after, limit).await
+    }
+
+    async fn message(&mut self, id: uuid::Uuid) -> StoreResult<Option<OutboxRow>> {
+        journal::message_by_id(&mut self.tx, id).await
+    }
+
+    async fn set_message_status(
+        &mut self,
+        id: uuid::Uuid,
+        status: &str,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> StoreResult<bool> {
+        journal::set_message_status(&mut self.tx, id, status, at_ms, note).await
+    }
+
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {
         let head = match self.head {
             Some(head) => Some(head),

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +266,23 @@ pub static TABLES: &[TableSpec] = &[
             opt("details_ct", Bytes),
         ],
         key: &["request_id", "entry_no"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "outbox",
+        columns: &[
+            col("message_id", Bytes),
+            col("created_at", Int),
+            opt("request_id", Bytes),
+            col("kind", Text),
+            col("channel", Text),
+            col("address_ct", Bytes),
+            col("body_ct", Bytes),
+            col("status", Text),
+            col("status_at", Int),
+            opt("note", Text),
+        ],
+        key: &["message_id"],
         part: Part::Data,
     },
     TableSpec {

@@ -48,7 +48,8 @@ macro_rules! conformance_tests {
             every_table_is_backed_up_or_left_out_on_purpose,
             export_and_insert_rows_round_trip,
             purge_and_tombstones_destroy_one_subject_only,
-            the_journal_numbers_requests_and_derives_their_state
+            the_journal_numbers_requests_and_derives_their_state,
+            the_outbox_queues_and_records_delivery_once
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -751,6 +752,7 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     tx.insert_tombstone(SubjectId::from_bytes(id(9)), 9)
         .await
         .unwrap();
+    tx.insert_message(&outbox_message(11, None)).await.unwrap();
     let request = journal_request(10, 2026, 1, None);
     tx.insert_request(&request).await.unwrap();
     tx.insert_request_entry(&journal_entry(&request, 1, "received", None))
@@ -1050,5 +1052,77 @@ pub async fn the_journal_numbers_requests_and_derives_their_state(store: &dyn St
             Err(StoreError::Conflict(_))
         ),
         "an entry is never replaced"
+    );
+}
+
+fn outbox_message(n: u8, request: Option<uuid::Uuid>) -> OutboxRow {
+    OutboxRow {
+        id: uuid::Uuid::from_bytes(id(200 + n)),
+        created_at_ms: 3_000 + i64::from(n),
+        request,
+        kind: "answer".into(),
+        channel: "email".into(),
+        address_ct: vec![n; 10],
+        body_ct: vec![n; 30],
+        status: "queued".into(),
+        status_at_ms: 3_000 + i64::from(n),
+        note: None,
+    }
+}
+
+pub async fn the_outbox_queues_and_records_delivery_once(store: &dyn Store) {
+    let r = journal_request(1, 2026, 1, None);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_request(&r).await.unwrap();
+    for n in [3, 1, 2] {
+        tx.insert_message(&outbox_message(n, Some(r.id)))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let queued = tx.messages("queued", None, 10).await.unwrap();
+    assert_eq!(
+        queued.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [1, 2, 3].map(|n| outbox_message(n, None).id),
+        "oldest first"
+    );
+    assert_eq!(
+        queued[0],
+        outbox_message(1, Some(r.id)),
+        "reads back as written"
+    );
+    let page = tx.messages("queued", Some(queued[0].id), 1).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].id, queued[1].id);
+    let first = queued[0].id;
+    assert!(
+        tx.set_message_status(first, "sent", 4_000, Some("трек 123"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.set_message_status(first, "failed", 4_001, None)
+            .await
+            .unwrap(),
+        "a delivered message stays delivered"
+    );
+    let m = tx.message(first).await.unwrap().unwrap();
+    assert_eq!(
+        (m.status.as_str(), m.status_at_ms, m.note.as_deref()),
+        ("sent", 4_000, Some("трек 123"))
+    );
+    assert_eq!(tx.messages("queued", None, 10).await.unwrap().len(), 2);
+    assert_eq!(tx.messages("sent", None, 10).await.unwrap().len(), 1);
+    assert!(
+        tx.message(uuid::Uuid::from_bytes(id(99)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !tx.set_message_status(uuid::Uuid::from_bytes(id(99)), "sent", 1, None)
+            .await
+            .unwrap()
     );
 }

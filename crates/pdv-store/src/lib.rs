@@ -235,6 +235,26 @@ pub trait Transaction: Send {
     /// Requests matching `query`, by number.
     async fn requests(&mut self, query: &RequestQuery) -> StoreResult<Vec<RequestState>>;
 
+    // The outbox.
+
+    async fn insert_message(&mut self, message: &OutboxRow) -> StoreResult<()>;
+    /// Messages with this status, oldest first, after `after` (a message id), at most `limit`.
+    async fn messages(
+        &mut self,
+        status: &str,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRow>>;
+    async fn message(&mut self, id: uuid::Uuid) -> StoreResult<Option<OutboxRow>>;
+    /// Records the delivery outcome of a queued message; false when it is not queued.
+    async fn set_message_status(
+        &mut self,
+        id: uuid::Uuid,
+        status: &str,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> StoreResult<bool>;
+
     /// Appends an event to the audit chain after the current head and returns it chained.
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent>;
 

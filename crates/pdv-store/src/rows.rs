@@ -229,3 +229,23 @@ pub struct RequestQuery {
     pub after: Option<(i16, u32)>,
     pub limit: u32,
 }
+
+/// A message waiting in the outbox, or one the integration reported on. Address and body are
+/// ciphertext under the journal key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: uuid::Uuid,
+    pub created_at_ms: i64,
+    pub request: Option<uuid::Uuid>,
+    /// What the message is: `answer`, `extension_notice`, `refusal`, …
+    pub kind: String,
+    /// How to deliver it: `email`, `post`, `sms`, …
+    pub channel: String,
+    pub address_ct: Vec<u8>,
+    pub body_ct: Vec<u8>,
+    /// `queued`, `sent` or `failed`.
+    pub status: String,
+    pub status_at_ms: i64,
+    /// The integration's remark on delivery (a tracking number, an error), never personal data.
+    pub note: Option<String>,
+}
