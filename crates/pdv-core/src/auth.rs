@@ -124,6 +124,9 @@ impl Role {
             }
             P::ViewRequests => matches!(self, R::ResponsiblePerson | R::Agent | R::Auditor),
             P::WorkRequests => self == R::ResponsiblePerson,
+            // The mail or SMS integration delivers answers and notices; the responsible person
+            // can look at what waits.
+            P::ManageOutbox => matches!(self, R::ResponsiblePerson | R::Integration),
             P::OwnSession => true,
         }
     }
@@ -164,12 +167,14 @@ pub enum Permission {
     ViewRequests,
     /// Taking steps on a request: identity check, extension, answer, refusal.
     WorkRequests,
+    /// Reading the outbox and reporting deliveries.
+    ManageOutbox,
     /// Looking at and ending one's own session.
     OwnSession,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::CreateSubject,
         Permission::FindSubjects,
         Permission::ViewSubject,
@@ -188,6 +193,7 @@ impl Permission {
         Permission::ReceiveRequest,
         Permission::ViewRequests,
         Permission::WorkRequests,
+        Permission::ManageOutbox,
         Permission::OwnSession,
     ];
 
@@ -211,6 +217,7 @@ impl Permission {
             Permission::ReceiveRequest => "receive_request",
             Permission::ViewRequests => "view_requests",
             Permission::WorkRequests => "work_requests",
+            Permission::ManageOutbox => "manage_outbox",
             Permission::OwnSession => "own_session",
         }
     }

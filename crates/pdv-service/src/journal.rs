@@ -823,6 +823,40 @@ impl Vault {
             }),
         };
         tx.insert_request_entry(&entry).await?;
+        // The answer, the refusal and the extension notice go to the requester through the
+        // outbox; without an address in the request they are only journaled.
+        let details = self.details(&state)?;
+        let contact = details
+            .requester
+            .contact
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let message = match (step, contact, text) {
+            (Step::Answer, Some(to), Some(t)) => Some((
+                to,
+                "answer",
+                format!("Ответ на обращение № {number}.\n\n{t}"),
+            )),
+            (Step::Refuse, Some(to), Some(t)) => Some((
+                to,
+                "refusal",
+                format!("В удовлетворении обращения № {number} отказано.\n\nОснование: {t}"),
+            )),
+            (Step::Extend, Some(to), Some(t)) => Some((
+                to,
+                "extension_notice",
+                format!(
+                    "Срок ответа на обращение № {number} продлён до {} (не более чем на пять рабочих дней).\n\nПричина: {t}",
+                    due.as_deref().unwrap_or("")
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((to, kind, body)) = message {
+            self.queue_message(&mut *tx, Some(state.request.id), kind, to, &body)
+                .await?;
+        }
         let event = self.journal_event(
             actor,
             &format!("request.{}", step.as_str()),

@@ -15,6 +15,7 @@ mod demo;
 mod error;
 mod journal;
 mod monitoring;
+mod outbox;
 mod vault;
 mod views;
 
@@ -29,5 +30,6 @@ pub use journal::{
     EntryView, MissingView, NewRequest, RequestFilter, RequestStep, RequestView, Requester,
 };
 pub use monitoring::Gauges;
+pub use outbox::{DeliveryReport, MessageView};
 pub use vault::*;
 pub use views::*;

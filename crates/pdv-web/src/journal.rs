@@ -224,3 +224,76 @@ pub(crate) async fn answer(
         Json(doc).into_response()
     })
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    tag = "outbox",
+    summary = "Исходящие сообщения",
+    description = "Ответы и уведомления заявителям, ожидающие отправки (`status=queued`, по умолчанию), отправленные (`sent`) или не доставленные (`failed`), по порядку. pdvault сам ничего не отправляет: почтовая или SMS-интеграция оператора забирает сообщения здесь и сообщает результат. Чтение записывается в журнал аудита.",
+    params(("status" = Option<String>, Query, description = "`queued`, `sent` или `failed`")),
+    responses(
+        (status = 200, description = "Сообщения", body = Vec<pdv_service::MessageView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn outbox(
+    State(vault): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "status") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_parameter",
+            format!("неизвестный параметр «{unknown}»: допустим status"),
+        )
+        .field(unknown.clone()));
+    }
+    Ok(Json(
+        vault
+            .outbox(&caller.actor(), params.get("status").map(String::as_str))
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/{message}/report",
+    tag = "outbox",
+    summary = "Сообщить о доставке",
+    description = "Отмечает сообщение отправленным (`sent`) или недоставленным (`failed`) с примечанием интеграции (номер отправления, ошибка — без персональных данных). Повторный отчёт — 409 `already_reported`.",
+    params(("message" = uuid::Uuid, Path, description = "Идентификатор сообщения")),
+    request_body = pdv_service::DeliveryReport,
+    responses(
+        (status = 200, description = "Сообщение после отчёта", body = pdv_service::MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn report(
+    State(vault): State<AppState>,
+    caller: Caller,
+    Path(message): Path<String>,
+    ApiJson(input): ApiJson<pdv_service::DeliveryReport>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = crate::extract::parse_id(&message, "message", |u| u)?;
+    Ok(Json(
+        vault.report_delivery(&caller.actor(), id, input).await?,
+    ))
+}

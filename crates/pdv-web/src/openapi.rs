@@ -73,6 +73,8 @@ const PROBLEM_JSON: &str = "application/problem+json";
         journal::show,
         journal::step,
         journal::answer,
+        journal::outbox,
+        journal::report,
     ),
     components(
         schemas(ProblemDetails),
@@ -100,6 +102,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "contracts", description = "Договоры с субъектом — основание обработки по ст. 6 ч. 1 п. 5."),
         (name = "blocks", description = "Блокирование данных (ст. 21): заблокированные данные хранятся, но не используются."),
         (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
+        (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

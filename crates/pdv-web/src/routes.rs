@@ -123,6 +123,8 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/requests/{number}", crate::journal::show).needs(P::ViewRequests),
         post("/api/v1/requests/{number}/steps", crate::journal::step).needs(P::WorkRequests),
         get("/api/v1/requests/{number}/answer", crate::journal::answer).needs(P::WorkRequests),
+        get("/api/v1/outbox", crate::journal::outbox).needs(P::ManageOutbox),
+        post("/api/v1/outbox/{message}/report", crate::journal::report).needs(P::ManageOutbox),
     ]
 }
 

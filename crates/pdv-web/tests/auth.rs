@@ -138,6 +138,12 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/api/v1/requests/{number}/steps", &["dpo"]),
     ("GET", "/api/v1/requests/{number}/answer", &["dpo"]),
+    ("GET", "/api/v1/outbox", &["dpo", "integration"]),
+    (
+        "POST",
+        "/api/v1/outbox/{message}/report",
+        &["dpo", "integration"],
+    ),
 ];
 
 #[test]
@@ -170,6 +176,7 @@ fn concrete(path: &str) -> String {
         .replace("{contract}", &uuid::Uuid::now_v7().to_string())
         .replace("{block}", &uuid::Uuid::now_v7().to_string())
         .replace("{number}", "2026-999999")
+        .replace("{message}", &uuid::Uuid::now_v7().to_string())
 }
 
 async fn denials(app: &common::TestApp) -> usize {

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    answers_and_notices_wait_in_the_outbox_until_the_integration_reports_them,
     the_access_answer_gives_the_subject_their_data_and_the_law_s_list,
     a_request_disputing_the_data_blocks_it_at_once,
     a_marketing_read_is_refused_right_after_the_stop_marketing_request,
@@ -340,6 +341,90 @@ async fn the_access_answer_gives_the_subject_their_data_and_the_law_s_list(backe
         "unknown_format",
         Some("format"),
     );
+    app.audit_intact().await;
+}
+
+/// pdvault sends nothing itself: the extension notice and the answer are queued for the
+/// operator's mail integration, which reads them and reports each delivery once.
+async fn answers_and_notices_wait_in_the_outbox_until_the_integration_reports_them(
+    backend: Backend,
+) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let (status, r) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "email",
+                    "requester": { "name": "Анна", "contact": "anna@example.ru" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    let steps = format!("/api/v1/requests/{}/steps", r["number"].as_str().unwrap());
+    for body in [
+        json!({ "step": "extend", "text": "ждём сведения от службы доставки" }),
+        json!({ "step": "answer", "text": "Ваши данные: …" }),
+    ] {
+        let (status, b) = app.post(&steps, body).await;
+        assert_eq!(status, StatusCode::OK, "{b}");
+    }
+    let mailer = client_with(&key(&app.vault, &["contract"], &[]).await);
+    let (status, queued) = send(mailer.get(app.url("/api/v1/outbox"))).await;
+    assert_eq!(status, StatusCode::OK, "{queued}");
+    let queued = queued.as_array().unwrap().clone();
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert_eq!(queued[0]["kind"], "extension_notice");
+    assert_eq!(queued[0]["channel"], "email");
+    assert_eq!(queued[0]["address"], "anna@example.ru");
+    assert!(
+        queued[0]["body"].as_str().unwrap().contains("2026-03-24"),
+        "{}",
+        queued[0]
+    );
+    assert_eq!(queued[1]["kind"], "answer");
+    assert_eq!(queued[1]["request"], "2026-000001");
+
+    let report = format!(
+        "/api/v1/outbox/{}/report",
+        queued[0]["id"].as_str().unwrap()
+    );
+    let (status, b) = send(
+        mailer
+            .post(app.url(&report))
+            .json(&json!({ "status": "sent", "note": "smtp 250" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "sent");
+    let (status, b) = send(
+        mailer
+            .post(app.url(&report))
+            .json(&json!({ "status": "failed" })),
+    )
+    .await;
+    assert_problem(status, &b, StatusCode::CONFLICT, "already_reported", None);
+    let (status, b) = send(
+        mailer
+            .post(app.url(&report))
+            .json(&json!({ "status": "lost" })),
+    )
+    .await;
+    assert_problem(
+        status,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_status",
+        Some("status"),
+    );
+    let (_, left) = send(mailer.get(app.url("/api/v1/outbox"))).await;
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    let (_, sent) = send(mailer.get(app.url("/api/v1/outbox?status=sent"))).await;
+    assert_eq!(sent[0]["note"], "smtp 250");
+    let (status, b) = send(
+        mailer
+            .post(app.url(&format!("/api/v1/outbox/{}/report", uuid::Uuid::now_v7())))
+            .json(&json!({ "status": "sent" })),
+    )
+    .await;
+    assert_problem(status, &b, StatusCode::NOT_FOUND, "not_found", None);
     app.audit_intact().await;
 }
 

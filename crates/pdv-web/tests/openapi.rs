@@ -162,6 +162,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "policy",
         "service",
         "requests",
+        "outbox",
     ]
     .into();
     assert_eq!(tags, expected);
