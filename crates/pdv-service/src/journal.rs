@@ -62,6 +62,10 @@ pub struct NewRequest {
     /// The request's text or its summary.
     #[serde(default)]
     pub text: String,
+    /// For a consent withdrawal: the purposes whose consent is withdrawn; every consent when
+    /// empty.
+    #[serde(default)]
+    pub purposes: Vec<String>,
 }
 
 /// The encrypted part of a request.
@@ -471,6 +475,28 @@ impl Vault {
                 ),
             ));
         }
+        for (i, p) in input.purposes.iter().enumerate() {
+            if !self
+                .policy()
+                .policy
+                .purposes
+                .iter()
+                .any(|x| x.id.as_str() == p)
+            {
+                problems.push(Problem::new(
+                    format!("purposes[{i}]"),
+                    "unknown_purpose",
+                    format!("цель «{p}» не объявлена в политике оператора"),
+                ));
+            }
+        }
+        if !input.purposes.is_empty() && kind != Some(RequestKind::ConsentWithdrawal) {
+            problems.push(Problem::new(
+                "purposes",
+                "not_for_this_kind",
+                "цели указываются только при отзыве согласия (consent_withdrawal)",
+            ));
+        }
         if input.requester.name.trim().is_empty() {
             problems.push(Problem::new(
                 "requester.name",
@@ -572,19 +598,27 @@ impl Vault {
         tx.insert_request(&row).await?;
         tx.insert_request_entry(&entry).await?;
         let number = RequestNumber { year, seq };
-        // ст. 15 ч. 2: processing for marketing stops at once on the subject's demand. The
-        // marketing consents are withdrawn in this very transaction, so no marketing read can
-        // succeed once the request is acknowledged.
+        // Consent-based processing stops at once: on a demand to stop marketing (ст. 15 ч. 2),
+        // a withdrawal of consent (ст. 9 ч. 2, ст. 21 ч. 5) or a demand to stop processing
+        // (ст. 21 ч. 5.1). The consents go in this very transaction, so no read for those
+        // purposes can succeed once the request is acknowledged. Processing on other bases
+        // (a contract, a law) is not stopped here: the answer tells the subject what continues.
         let mut effects = Vec::new();
-        if kind == RequestKind::StopMarketing
-            && let Some(subject) = row.subject
-        {
+        let withdraws = |c: &pdv_store::ConsentRow| match kind {
+            RequestKind::StopMarketing => c.kind == pdv_core::consent::ConsentKind::Marketing,
+            RequestKind::ConsentWithdrawal => {
+                input.purposes.is_empty() || c.purposes.iter().any(|p| input.purposes.contains(p))
+            }
+            RequestKind::StopProcessing => true,
+            _ => false,
+        };
+        if let Some(subject) = row.subject {
             let withdrawal = pdv_store::Withdrawal {
                 at_ms: self.now_ms(),
                 channel: row.channel.clone(),
             };
             for c in tx.consents(subject).await? {
-                if c.kind == pdv_core::consent::ConsentKind::Marketing && c.withdrawal.is_none() {
+                if c.withdrawal.is_none() && withdraws(&c) {
                     tx.withdraw_consent(subject, c.id, &withdrawal).await?;
                     effects.push(AuditRecord {
                         operation: Some(Operation::Rectification),

@@ -63,6 +63,7 @@ fn request(kind: &str) -> NewRequest {
         },
         identity: IdentityCheck::default(),
         text: "Прошу сообщить, какие мои данные вы обрабатываете".into(),
+        purposes: vec![],
     }
 }
 

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    a_withdrawal_or_a_demand_to_stop_ends_consent_processing_at_once,
     answers_and_notices_wait_in_the_outbox_until_the_integration_reports_them,
     the_access_answer_gives_the_subject_their_data_and_the_law_s_list,
     a_request_disputing_the_data_blocks_it_at_once,
@@ -425,6 +426,68 @@ async fn answers_and_notices_wait_in_the_outbox_until_the_integration_reports_th
     )
     .await;
     assert_problem(status, &b, StatusCode::NOT_FOUND, "not_found", None);
+    app.audit_intact().await;
+}
+
+/// ст. 21 ч. 5 and ч. 5.1: a consent withdrawn, or a demand to stop processing, ends processing
+/// on consent at once; processing on the contract goes on, for the answer to explain.
+async fn a_withdrawal_or_a_demand_to_stop_ends_consent_processing_at_once(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    for kind in ["consent_withdrawal", "stop_processing"] {
+        let sid = app.subject("buyer").await;
+        app.post(
+            &format!("/api/v1/subjects/{sid}/contracts"),
+            json!({ "reference": "Д-7", "concluded_on": "2026-03-01" }),
+        )
+        .await;
+        let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "b@example.ru" } })).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/subjects/{sid}/consents"),
+                web_consent(&["marketing"]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "marketing_profile", "purpose": "marketing", "fields": { "marketing_email": "b@example.ru" } })).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let marketing = format!("/api/v1/subjects/{sid}/data?purpose=marketing");
+        let contract = format!("/api/v1/subjects/{sid}/data?purpose=contract");
+        assert_eq!(app.get(&marketing).await.0, StatusCode::OK);
+
+        let mut body = json!({ "kind": kind, "channel": "post", "subject": sid, "requester": { "name": "Борис" } });
+        if kind == "consent_withdrawal" {
+            body["purposes"] = json!(["marketing"]);
+        }
+        let (status, r) = app.post("/api/v1/requests", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{kind}: {r}");
+        let (status, refused) = app.get(&marketing).await;
+        assert_problem(
+            status,
+            &refused,
+            StatusCode::FORBIDDEN,
+            "no_consent",
+            Some("purpose"),
+        );
+        assert_eq!(
+            app.get(&contract).await.0,
+            StatusCode::OK,
+            "{kind}: the contract is another basis and goes on"
+        );
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "consent_withdrawal", "channel": "post", "purposes": ["astrology"], "requester": { "name": "Борис" } }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_purpose",
+        Some("purposes[0]"),
+    );
     app.audit_intact().await;
 }
 
