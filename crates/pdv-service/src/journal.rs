@@ -389,9 +389,11 @@ impl Vault {
     }
 
     fn is_overdue(&self, status: Status, due: &str) -> bool {
-        if status.is_closed() {
-            return false;
-        }
+        !status.is_closed() && self.is_past_due(due)
+    }
+
+    /// Whether a due date (`YYYY-MM-DD`, or an RFC 3339 instant for hour rules) has passed.
+    pub(crate) fn is_past_due(&self, due: &str) -> bool {
         let now = Timestamp::from_millisecond(self.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
         if let Ok(day) = due.parse::<jiff::civil::Date>() {
             return now.to_zoned(self.time_zone()).date() > day;

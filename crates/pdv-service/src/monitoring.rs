@@ -6,17 +6,20 @@ use crate::vault::Vault;
 
 /// The vault's gauges at one moment.
 ///
-/// This is the extension point for the gauges of features not built yet: the request journal's
-/// due and overdue counts (issue 4) and the retention backlog (issue 5) become fields here, read
-/// by [`Vault::gauges`] from their store queries, and `pdv-web`'s metrics module renders every
-/// field. Until those features exist, there is nothing honest to report for them, so there are
-/// no such fields.
+/// This is the extension point for the gauges of later features: the retention backlog (issue 5)
+/// becomes a field here, read by [`Vault::gauges`] from its store query, and `pdv-web`'s metrics
+/// module renders every field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gauges {
     /// Events in the audit log.
     pub audit_chain_length: u64,
     /// Data subjects held.
     pub subjects: u64,
+    /// Requests of the journal not yet answered or refused.
+    pub requests_open: u64,
+    /// Open requests past their due date (on the operator's calendar day, or instant for hour
+    /// rules).
+    pub requests_overdue: u64,
 }
 
 impl Vault {
@@ -24,9 +27,13 @@ impl Vault {
     /// for the writer lock nor is audited (it touches no subject's data).
     pub async fn gauges(&self) -> ServiceResult<Gauges> {
         let counts = self.store().counts().await?;
+        let dues = self.store().open_request_dues().await?;
+        let overdue = dues.iter().filter(|due| self.is_past_due(due)).count();
         Ok(Gauges {
             audit_chain_length: counts.audit_events,
             subjects: counts.subjects,
+            requests_open: dues.len() as u64,
+            requests_overdue: overdue as u64,
         })
     }
 }

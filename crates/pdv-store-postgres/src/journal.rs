@@ -322,3 +322,18 @@ pub(crate) async fn set_message_status(
     .map_err(map_err)?;
     Ok(done.rows_affected() == 1)
 }
+
+pub(crate) async fn open_request_dues(pool: &sqlx::PgPool) -> StoreResult<Vec<String>> {
+    let dues = sqlx::query_scalar!(
+        r#"SELECT COALESCE((SELECT e.due FROM request_entries e
+                  WHERE e.request_id = r.request_id AND e.due IS NOT NULL
+                  ORDER BY e.entry_no DESC LIMIT 1), r.due) AS "due!"
+           FROM requests r
+           WHERE (SELECT e.status FROM request_entries e WHERE e.request_id = r.request_id
+                  ORDER BY e.entry_no DESC LIMIT 1) NOT IN ('answered', 'refused')"#
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(dues)
+}

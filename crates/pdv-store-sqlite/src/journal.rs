@@ -297,3 +297,14 @@ pub(crate) async fn set_message_status(
     .map_err(map_err)?;
     Ok(done.rows_affected() == 1)
 }
+
+pub(crate) async fn open_request_dues(pool: &sqlx::SqlitePool) -> StoreResult<Vec<String>> {
+    let sql = format!("{STATE} WHERE state_status NOT IN ('answered', 'refused')");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| r.try_get("state_due").map_err(map_err))
+        .collect()
+}

@@ -173,6 +173,10 @@ impl Store for SqliteStore {
             .map_err(map_err)
     }
 
+    async fn open_request_dues(&self) -> StoreResult<Vec<String>> {
+        journal::open_request_dues(&self.pool).await
+    }
+
     async fn counts(&self) -> StoreResult<StoreCounts> {
         let row = sqlx::query(
             "SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS audit_events,

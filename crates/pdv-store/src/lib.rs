@@ -70,6 +70,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// metrics scrape never waits for the writer lock or holds up a command.
     async fn counts(&self) -> StoreResult<StoreCounts>;
 
+    /// The current due date (`YYYY-MM-DD` or RFC 3339) of every open request of the journal, read
+    /// outside any write transaction: for monitoring, which must not wait for the writer.
+    async fn open_request_dues(&self) -> StoreResult<Vec<String>>;
+
     // Authentication runs on every request, so its lookups are plain reads outside a write
     // transaction; all changes to accounts, sessions and keys go through a `Transaction`.
 

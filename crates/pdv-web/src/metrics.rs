@@ -391,6 +391,8 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
     let Gauges {
         audit_chain_length,
         subjects,
+        requests_open,
+        requests_overdue,
     } = *gauges;
     family(
         out,
@@ -406,6 +408,20 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         "Число субъектов персональных данных в базе",
     );
     let _ = writeln!(out, "pdv_subjects {subjects}");
+    family(
+        out,
+        "pdv_requests_open",
+        "gauge",
+        "Обращения субъектов, на которые ещё не дан ответ",
+    );
+    let _ = writeln!(out, "pdv_requests_open {requests_open}");
+    family(
+        out,
+        "pdv_requests_overdue",
+        "gauge",
+        "Обращения, срок ответа на которые истёк",
+    );
+    let _ = writeln!(out, "pdv_requests_overdue {requests_overdue}");
 }
 
 /// Calls `f` for every series that has seen a request, in a fixed order: routes as the endpoint
@@ -672,6 +688,8 @@ mod tests {
         let text = metrics().render(Some(Gauges {
             audit_chain_length: 42,
             subjects: 7,
+            requests_open: 5,
+            requests_overdue: 1,
         }));
         let lines = lines(&text);
         for expected in [
@@ -679,6 +697,8 @@ mod tests {
             "pdv_database_up 1",
             "pdv_audit_chain_length 42",
             "pdv_subjects 7",
+            "pdv_requests_open 5",
+            "pdv_requests_overdue 1",
         ] {
             assert!(lines.contains(&expected), "{expected} missing from\n{text}");
         }

@@ -201,6 +201,8 @@ async fn metrics_are_prometheus_text(backend: Backend) {
         ("pdv_database_up", "gauge"),
         ("pdv_audit_chain_length", "gauge"),
         ("pdv_subjects", "gauge"),
+        ("pdv_requests_open", "gauge"),
+        ("pdv_requests_overdue", "gauge"),
         ("pdv_http_requests_total", "counter"),
         ("pdv_http_request_duration_seconds", "histogram"),
         ("pdv_auth_denied_total", "counter"),
@@ -339,6 +341,32 @@ async fn gauges_agree_with_the_store(backend: Backend) {
         "the gauge is the length the verifier checks"
     );
     assert_eq!(value(&samples, "pdv_subjects", &[]), Some(3.0));
+
+    // The journal: one request answered, one open and late, one open and in time.
+    for received in [
+        "2026-02-02T10:00:00+03:00",
+        "2026-03-02T09:00:00+03:00",
+        "2026-01-12T10:00:00+03:00",
+    ] {
+        let (status, r) = app
+            .post(
+                "/api/v1/requests",
+                serde_json::json!({ "kind": "access", "channel": "post", "received_at": received, "requester": { "name": "Анна" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/requests/2026-000003/steps",
+            serde_json::json!({ "step": "answer", "text": "ответ дан" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let samples = parse(&scrape(&app).await);
+    assert_eq!(value(&samples, "pdv_requests_open", &[]), Some(2.0));
+    // Received 2 February, due 16 February: past on 2 March; the one of 2 March is not.
+    assert_eq!(value(&samples, "pdv_requests_overdue", &[]), Some(1.0));
 }
 
 async fn refusals_and_failed_logins_are_counted(backend: Backend) {
