@@ -16,6 +16,7 @@ mod error;
 mod journal;
 mod monitoring;
 mod outbox;
+mod rectify;
 mod vault;
 mod views;
 
@@ -31,5 +32,6 @@ pub use journal::{
 };
 pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
+pub use rectify::{Rectification, Rectified};
 pub use vault::*;
 pub use views::*;

@@ -268,7 +268,7 @@ impl Vault {
     /// was not issued for, or a category it is not limited to.
     // Each argument is one column of the audit event, as in `record`.
     #[allow(clippy::too_many_arguments)]
-    async fn check_scope(
+    pub(crate) async fn check_scope(
         &self,
         actor: &Actor,
         action: &str,
@@ -551,37 +551,7 @@ impl Vault {
             ));
         };
         let mut problems = Vec::new();
-        if input.fields.is_empty() {
-            problems.push(Problem::new("fields", "empty", "нет ни одного поля"));
-        }
-        let mut values = Vec::new();
-        for (name, value) in &input.fields {
-            let path = format!("fields.{name}");
-            match category.field(name) {
-                None => match law::sensitive_marker(name) {
-                    Some((marker, sensitivity)) => {
-                        if let ServiceError::Invalid(mut p) =
-                            special_refusal(&path, name, marker, sensitivity)
-                        {
-                            problems.append(&mut p);
-                        }
-                    }
-                    None => {
-                        let known: Vec<&str> =
-                            category.fields.iter().map(|f| f.id.as_str()).collect();
-                        problems.push(Problem::new(path, "unknown_field", format!("поле «{name}» не объявлено в категории «{}» (ст. 5 ч. 5: лишние данные не собираются); допустимы: {}", category.id, known.join(", "))));
-                    }
-                },
-                Some(field) => match field.spec().parse(value) {
-                    Ok(v) => values.push((name.clone(), v)),
-                    Err(e) => problems.push(Problem::new(
-                        path,
-                        "invalid_value",
-                        format!("поле «{}»: {e}", field.title),
-                    )),
-                },
-            }
-        }
+        let values = check_fields(category, &input.fields, &mut problems);
         let source = match input.source.as_deref() {
             None | Some("subject") => DataSource::Subject,
             Some("third_party") => DataSource::ThirdParty,
@@ -1391,4 +1361,45 @@ fn block_view(b: &BlockRow) -> BlockView {
         lifted_at: b.lifted_at_ms.map(ms_to_ts),
         lift_reason: b.lift_reason.clone(),
     }
+}
+
+/// Checks values against their category's declared fields (ст. 5 ч. 5: nothing beyond what the
+/// policy declares; special categories refused with their norm) and returns them normalised;
+/// problems are added with the field's path.
+pub(crate) fn check_fields(
+    category: &pdv_core::policy::Category,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    if fields.is_empty() {
+        problems.push(Problem::new("fields", "empty", "нет ни одного поля"));
+    }
+    let mut values = Vec::new();
+    for (name, value) in fields {
+        let path = format!("fields.{name}");
+        match category.field(name) {
+            None => match law::sensitive_marker(name) {
+                Some((marker, sensitivity)) => {
+                    if let ServiceError::Invalid(mut p) =
+                        special_refusal(&path, name, marker, sensitivity)
+                    {
+                        problems.append(&mut p);
+                    }
+                }
+                None => {
+                    let known: Vec<&str> = category.fields.iter().map(|f| f.id.as_str()).collect();
+                    problems.push(Problem::new(path, "unknown_field", format!("поле «{name}» не объявлено в категории «{}» (ст. 5 ч. 5: лишние данные не собираются); допустимы: {}", category.id, known.join(", "))));
+                }
+            },
+            Some(field) => match field.spec().parse(value) {
+                Ok(v) => values.push((name.clone(), v)),
+                Err(e) => problems.push(Problem::new(
+                    path,
+                    "invalid_value",
+                    format!("поле «{}»: {e}", field.title),
+                )),
+            },
+        }
+    }
+    values
 }

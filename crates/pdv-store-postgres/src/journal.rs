@@ -337,3 +337,46 @@ pub(crate) async fn open_request_dues(pool: &sqlx::PgPool) -> StoreResult<Vec<St
     .map_err(map_err)?;
     Ok(dues)
 }
+
+pub(crate) async fn set_field(
+    conn: &mut PgConnection,
+    subject: SubjectId,
+    record: pdv_core::RecordId,
+    field: &str,
+    value_ct: &[u8],
+) -> StoreResult<Option<Vec<u8>>> {
+    let (s, r) = (&subject.as_bytes()[..], &record.as_bytes()[..]);
+    let old = sqlx::query_scalar!(
+        "SELECT value_ct FROM pd_fields WHERE subject_id = $1 AND record_id = $2 AND field = $3",
+        s,
+        r,
+        field
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    if old.is_some() {
+        sqlx::query!(
+            "UPDATE pd_fields SET value_ct = $4 WHERE subject_id = $1 AND record_id = $2 AND field = $3",
+            s,
+            r,
+            field,
+            value_ct
+        )
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    } else {
+        sqlx::query!(
+            "INSERT INTO pd_fields (subject_id, record_id, field, value_ct) VALUES ($1, $2, $3, $4)",
+            s,
+            r,
+            field,
+            value_ct
+        )
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(old)
+}

@@ -973,6 +973,16 @@ impl Transaction for PostgresTx {
         journal::set_message_status(&mut self.tx, id, status, at_ms, note).await
     }
 
+    async fn set_field(
+        &mut self,
+        subject: SubjectId,
+        record: RecordId,
+        field: &str,
+        value_ct: &[u8],
+    ) -> StoreResult<Option<Vec<u8>>> {
+        journal::set_field(&mut self.tx, subject, record, field, value_ct).await
+    }
+
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {
         let head = match self.head {
             Some(head) => Some(head),

@@ -308,3 +308,36 @@ pub(crate) async fn open_request_dues(pool: &sqlx::SqlitePool) -> StoreResult<Ve
         .map(|r| r.try_get("state_due").map_err(map_err))
         .collect()
 }
+
+pub(crate) async fn set_field(
+    conn: &mut SqliteConnection,
+    subject: SubjectId,
+    record: pdv_core::RecordId,
+    field: &str,
+    value_ct: &[u8],
+) -> StoreResult<Option<Vec<u8>>> {
+    let (s, r) = (&subject.as_bytes()[..], &record.as_bytes()[..]);
+    let old: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT value_ct FROM pd_fields WHERE subject_id = ? AND record_id = ? AND field = ?",
+    )
+    .bind(s)
+    .bind(r)
+    .bind(field)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let sql = if old.is_some() {
+        "UPDATE pd_fields SET value_ct = ?4 WHERE subject_id = ?1 AND record_id = ?2 AND field = ?3"
+    } else {
+        "INSERT INTO pd_fields (subject_id, record_id, field, value_ct) VALUES (?1, ?2, ?3, ?4)"
+    };
+    sqlx::query(sql)
+        .bind(s)
+        .bind(r)
+        .bind(field)
+        .bind(value_ct)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(old)
+}

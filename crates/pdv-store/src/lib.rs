@@ -16,7 +16,7 @@ pub use rows::*;
 use async_trait::async_trait;
 use pdv_core::audit::{AuditRecord, ChainedEvent};
 use pdv_core::identifier::IdentifierKind;
-use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
+use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -125,6 +125,15 @@ pub trait Transaction: Send {
         subject: SubjectId,
         categories: Option<&[String]>,
     ) -> StoreResult<Vec<RecordRow>>;
+    /// Sets one field of an existing record to new ciphertext (rectification) and returns the
+    /// ciphertext it replaced, `None` when the field was not there; the record must exist.
+    async fn set_field(
+        &mut self,
+        subject: SubjectId,
+        record: RecordId,
+        field: &str,
+        value_ct: &[u8],
+    ) -> StoreResult<Option<Vec<u8>>>;
     /// How many records the subject has per category.
     async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>>;
 

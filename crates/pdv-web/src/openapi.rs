@@ -59,6 +59,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         routes::find_subjects,
         routes::subject_summary,
         routes::add_record,
+        routes::rectify_record,
         routes::read_data,
         routes::record_consent,
         routes::withdraw_consent,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get as get_route, post as post_route};
 use axum::{Json, Router};
 use pdv_core::auth::Permission;
-use pdv_core::{BlockId, ConsentId, ContractId, SubjectId};
+use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
 use pdv_service::*;
 
 use crate::accounts;
@@ -97,6 +97,11 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         post("/api/v1/subjects/search", find_subjects).needs(P::FindSubjects),
         get("/api/v1/subjects/{subject}", subject_summary).needs(P::ViewSubject),
         post("/api/v1/subjects/{subject}/records", add_record).needs(P::AddRecord),
+        post(
+            "/api/v1/subjects/{subject}/records/{record}/rectify",
+            rectify_record,
+        )
+        .needs(P::AddRecord),
         get("/api/v1/subjects/{subject}/data", read_data).needs(P::ReadData),
         post("/api/v1/subjects/{subject}/consents", record_consent).needs(P::RecordConsent),
         post(
@@ -697,6 +702,47 @@ pub(crate) async fn place_block(
 ) -> ApiResult<Response> {
     let subject = subject_id(&subject)?;
     created(vault.place_block(&actor, subject, input).await)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/records/{record}/rectify",
+    tag = "records",
+    summary = "Уточнить данные",
+    description = "Заменяет значения полей записи верными (ст. 21 ч. 2 152-ФЗ): прежнее значение не хранится, в журнале аудита остаётся только SHA-256 его шифртекста. Обработчикам и получателям, которым передаётся эта категория, ставятся уведомления в исходящие. `request` связывает уточнение с обращением журнала. Уточнять можно и заблокированные на время проверки данные.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        ("record" = uuid::Uuid, Path, description = "Идентификатор записи"),
+    ),
+    request_body = Rectification,
+    responses(
+        (status = 200, description = "Данные уточнены", body = Rectified),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn rectify_record(
+    State(vault): State<AppState>,
+    caller: Caller,
+    Path((subject, record)): Path<(String, String)>,
+    ApiJson(input): ApiJson<Rectification>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    let record = parse_id(&record, "record", RecordId)?;
+    Ok(Json(
+        vault
+            .rectify_record(&caller.actor(), subject, record, input)
+            .await?,
+    ))
 }
 
 #[utoipa::path(

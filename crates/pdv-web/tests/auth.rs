@@ -138,6 +138,11 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     ("POST", "/api/v1/requests/{number}/steps", &["dpo"]),
     ("GET", "/api/v1/requests/{number}/answer", &["dpo"]),
+    (
+        "POST",
+        "/api/v1/subjects/{subject}/records/{record}/rectify",
+        &["dpo", "agent", "integration"],
+    ),
     ("GET", "/api/v1/outbox", &["dpo", "integration"]),
     (
         "POST",
@@ -177,6 +182,7 @@ fn concrete(path: &str) -> String {
         .replace("{block}", &uuid::Uuid::now_v7().to_string())
         .replace("{number}", "2026-999999")
         .replace("{message}", &uuid::Uuid::now_v7().to_string())
+        .replace("{record}", &uuid::Uuid::now_v7().to_string())
 }
 
 async fn denials(app: &common::TestApp) -> usize {

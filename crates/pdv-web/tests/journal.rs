@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    a_rectification_replaces_the_value_and_tells_those_who_hold_it,
     a_withdrawal_or_a_demand_to_stop_ends_consent_processing_at_once,
     answers_and_notices_wait_in_the_outbox_until_the_integration_reports_them,
     the_access_answer_gives_the_subject_their_data_and_the_law_s_list,
@@ -488,6 +489,117 @@ async fn a_withdrawal_or_a_demand_to_stop_ends_consent_processing_at_once(backen
         "unknown_purpose",
         Some("purposes[0]"),
     );
+    app.audit_intact().await;
+}
+
+/// ст. 21 ч. 2: the subject proves the data wrong, the data are blocked for the check, corrected
+/// (the old value is not kept), the holders of the category are told, and the block is lifted.
+async fn a_rectification_replaces_the_value_and_tells_those_who_hold_it(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let sid = app.subject("buyer").await;
+    app.post(
+        &format!("/api/v1/subjects/{sid}/contracts"),
+        json!({ "reference": "Д-11", "concluded_on": "2026-03-01" }),
+    )
+    .await;
+    let (status, rec) = app.post(&format!("/api/v1/subjects/{sid}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "old.wrong@example.ru" } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{rec}");
+    let rid = rec["id"].as_str().unwrap();
+    let (_, r) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "rectification", "channel": "email", "subject": sid, "requester": { "name": "Анна" } }),
+        )
+        .await;
+    let rectify = format!("/api/v1/subjects/{sid}/records/{rid}/rectify");
+    let (status, body) = app
+        .post(&rectify, json!({ "fields": { "email": "new.right@example.ru" }, "reason": "предъявлен паспорт и письмо с нового адреса", "request": r["number"] }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["fields"], json!(["email"]));
+    assert!(body["notices"].as_u64().unwrap() > 0, "{body}");
+
+    // The data were blocked by the request; the check ends with the block lifted.
+    let (_, file) = app.get(&format!("/api/v1/subjects/{sid}")).await;
+    let bid = file["blocks"][0]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/subjects/{sid}/blocks/{bid}/lift"),
+        json!({ "reason": "данные уточнены" }),
+    )
+    .await;
+    let (status, data) = app
+        .get(&format!(
+            "/api/v1/subjects/{sid}/data?purpose=contract&categories=contacts"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{data}");
+    assert_eq!(
+        data["records"][0]["fields"]["email"],
+        "new.right@example.ru"
+    );
+
+    let events = app.vault.store().audit_events(1, 100_000).await.unwrap();
+    let event = events
+        .iter()
+        .find(|e| e.record.action == "record.rectify")
+        .expect("audited");
+    assert!(event.record.details.contains("superseded_sha256"));
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.record.details.contains("old.wrong")),
+        "the wrong value is kept nowhere in clear"
+    );
+    let (_, queued) = app.get("/api/v1/outbox").await;
+    let notices: Vec<&serde_json::Value> = queued
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "rectification_notice")
+        .collect();
+    assert_eq!(notices.len() as u64, body["notices"].as_u64().unwrap());
+    assert!(notices[0]["body"].as_str().unwrap().contains(&sid));
+    assert!(
+        !notices[0]["body"].as_str().unwrap().contains("new.right"),
+        "ids, not data"
+    );
+
+    let (status, b) = app
+        .post(
+            &rectify,
+            json!({ "fields": { "favourite_colour": "синий" }, "reason": "так" }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_field",
+        Some("fields.favourite_colour"),
+    );
+    let (status, b) = app
+        .post(
+            &rectify,
+            json!({ "fields": { "email": "x@example.ru" }, "reason": " " }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "required",
+        Some("reason"),
+    );
+    let (status, b) = app
+        .post(
+            &format!(
+                "/api/v1/subjects/{sid}/records/{}/rectify",
+                uuid::Uuid::now_v7()
+            ),
+            json!({ "fields": { "email": "x@example.ru" }, "reason": "проверено" }),
+        )
+        .await;
+    assert_problem(status, &b, StatusCode::NOT_FOUND, "not_found", None);
     app.audit_intact().await;
 }
 
