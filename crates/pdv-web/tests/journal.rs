@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_every_backend!(
+    every_kind_is_received_worked_and_answered_for_both_operators,
     a_rectification_replaces_the_value_and_tells_those_who_hold_it,
     a_withdrawal_or_a_demand_to_stop_ends_consent_processing_at_once,
     answers_and_notices_wait_in_the_outbox_until_the_integration_reports_them,
@@ -601,6 +602,72 @@ async fn a_rectification_replaces_the_value_and_tells_those_who_hold_it(backend:
         .await;
     assert_problem(status, &b, StatusCode::NOT_FOUND, "not_found", None);
     app.audit_intact().await;
+}
+
+/// Every kind of request, for both shipped operators, from receipt to answer, each with the rule
+/// of the deadline table that the law gives it.
+async fn every_kind_is_received_worked_and_answered_for_both_operators(backend: Backend) {
+    let kinds = [
+        ("access", "D1"),
+        ("rectification", "D2"),
+        ("blocking", "D4"),
+        ("destruction", "D3"),
+        ("consent_withdrawal", "D9"),
+        ("stop_processing", "D10"),
+        ("stop_marketing", "D12"),
+        ("clarification", "D1"),
+        ("authority_enquiry", "D13"),
+    ];
+    for (policy, subject_kind) in [("lider.toml", "buyer"), ("konekt.toml", "subscriber")] {
+        let app = spawn_app(backend, policy).await;
+        let sid = app.subject(subject_kind).await;
+        for (i, (kind, rule)) in kinds.iter().enumerate() {
+            let mut body = json!({ "kind": kind, "channel": "post", "requester": { "name": "Заявитель", "contact": "г. Москва, ул. Тестовая, д. 1" } });
+            if *kind != "authority_enquiry" {
+                body["subject"] = json!(sid);
+            } else {
+                body["channel"] = json!("authority");
+                body["requester"]["name"] = json!("Управление Роскомнадзора по ЦФО");
+            }
+            let (status, r) = app.post("/api/v1/requests", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{policy} {kind}: {r}");
+            assert_eq!(r["rule"], *rule, "{policy} {kind}");
+            assert_eq!(r["number"], format!("2026-{:06}", i + 1));
+            let steps = format!("/api/v1/requests/{}/steps", r["number"].as_str().unwrap());
+            if *kind != "authority_enquiry" {
+                let (status, b) = app
+                    .post(
+                        &steps,
+                        json!({ "step": "check_identity", "identity": { "document": "паспорт 4510 000002", "relation": "договор № 1", "signature": "handwritten" } }),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{policy} {kind}: {b}");
+            }
+            for step in [
+                json!({ "step": "start" }),
+                json!({ "step": "answer", "text": "ответ направлен" }),
+            ] {
+                let (status, b) = app.post(&steps, step).await;
+                assert_eq!(status, StatusCode::OK, "{policy} {kind}: {b}");
+            }
+        }
+        let (_, open) = app.get("/api/v1/requests?status=open").await;
+        assert!(open.as_array().unwrap().is_empty(), "{policy}: {open}");
+        let (_, answered) = app.get("/api/v1/requests?status=answered").await;
+        assert_eq!(answered.as_array().unwrap().len(), kinds.len(), "{policy}");
+        let (_, queued) = app.get("/api/v1/outbox").await;
+        assert_eq!(
+            queued
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["kind"] == "answer")
+                .count(),
+            kinds.len(),
+            "{policy}: every answer waits in the outbox"
+        );
+        app.audit_intact().await;
+    }
 }
 
 async fn bad_journal_input_gets_clear_errors(backend: Backend) {
