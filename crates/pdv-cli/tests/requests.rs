@@ -48,6 +48,7 @@ fn request(kind: &str, received_at: Option<String>, name: &str) -> NewRequest {
         identity: Default::default(),
         text: String::new(),
         purposes: vec![],
+        categories: vec![],
     }
 }
 

@@ -66,6 +66,10 @@ pub struct NewRequest {
     /// empty.
     #[serde(default)]
     pub purposes: Vec<String>,
+    /// For a request to block, rectify or destroy: the categories it disputes; all the
+    /// subject's data when empty.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
 
 /// The encrypted part of a request.
@@ -499,6 +503,27 @@ impl Vault {
                 "цели указываются только при отзыве согласия (consent_withdrawal)",
             ));
         }
+        for (i, c) in input.categories.iter().enumerate() {
+            if self.policy().policy.category(c).is_none() {
+                problems.push(Problem::new(
+                    format!("categories[{i}]"),
+                    "unknown_category",
+                    format!("категория «{c}» не объявлена в политике оператора"),
+                ));
+            }
+        }
+        if !input.categories.is_empty()
+            && !matches!(
+                kind,
+                Some(RequestKind::Blocking | RequestKind::Rectification | RequestKind::Destruction)
+            )
+        {
+            problems.push(Problem::new(
+                "categories",
+                "not_for_this_kind",
+                "категории указываются только в требованиях заблокировать, уточнить или уничтожить данные",
+            ));
+        }
         if input.requester.name.trim().is_empty() {
             problems.push(Problem::new(
                 "requester.name",
@@ -643,28 +668,36 @@ impl Vault {
             RequestKind::Blocking | RequestKind::Rectification | RequestKind::Destruction
         ) && let Some(subject) = row.subject
         {
-            let block = pdv_store::BlockRow {
-                subject,
-                id: pdv_core::BlockId(Uuid::now_v7()),
-                category: None,
-                reason: format!(
-                    "обращение № {number}: {} — блокирование на период проверки (ст. 21 ч. 1 152-ФЗ)",
-                    kind.title()
-                ),
-                placed_at_ms: self.now_ms(),
-                lifted_at_ms: None,
-                lift_reason: None,
+            // One block per disputed category, or one for everything when none is named.
+            let categories: Vec<Option<String>> = if input.categories.is_empty() {
+                vec![None]
+            } else {
+                input.categories.iter().cloned().map(Some).collect()
             };
-            tx.insert_block(&block).await?;
-            effects.push(AuditRecord {
-                operation: Some(Operation::Blocking),
-                ..self.journal_event(
-                    actor,
-                    "block.place",
-                    Some(subject),
-                    json!({ "block": block.id, "category": null, "request": number.to_string() }),
-                )
-            });
+            for category in categories {
+                let block = pdv_store::BlockRow {
+                    subject,
+                    id: pdv_core::BlockId(Uuid::now_v7()),
+                    category: category.clone(),
+                    reason: format!(
+                        "обращение № {number}: {} — блокирование на период проверки (ст. 21 ч. 1 152-ФЗ)",
+                        kind.title()
+                    ),
+                    placed_at_ms: self.now_ms(),
+                    lifted_at_ms: None,
+                    lift_reason: None,
+                };
+                tx.insert_block(&block).await?;
+                effects.push(AuditRecord {
+                    operation: Some(Operation::Blocking),
+                    ..self.journal_event(
+                        actor,
+                        "block.place",
+                        Some(subject),
+                        json!({ "block": block.id, "category": category, "request": number.to_string() }),
+                    )
+                });
+            }
         }
         let event = self.journal_event(
             actor,

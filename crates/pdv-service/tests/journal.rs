@@ -64,6 +64,7 @@ fn request(kind: &str) -> NewRequest {
         identity: IdentityCheck::default(),
         text: "Прошу сообщить, какие мои данные вы обрабатываете".into(),
         purposes: vec![],
+        categories: vec![],
     }
 }
 

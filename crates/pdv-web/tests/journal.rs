@@ -199,6 +199,44 @@ async fn a_request_disputing_the_data_blocks_it_at_once(backend: Backend) {
     let data = format!("/api/v1/subjects/{sid}/data?purpose=contract");
     assert_eq!(app.get(&data).await.0, StatusCode::OK);
 
+    // A dispute about one category blocks that category only.
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "blocking", "channel": "email", "subject": sid, "categories": ["order"],
+                    "requester": { "name": "Анна" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        app.get(&format!("{data}&categories=contacts")).await.0,
+        StatusCode::OK,
+        "contacts are not disputed"
+    );
+    let (status, body) = app.get(&format!("{data}&categories=order")).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::FORBIDDEN,
+        "blocked",
+        Some("categories"),
+    );
+    let (_, file) = app.get(&format!("/api/v1/subjects/{sid}")).await;
+    assert_eq!(file["blocks"][0]["category"], "order", "{file}");
+    let (status, body) = app
+        .post(
+            "/api/v1/requests",
+            json!({ "kind": "access", "channel": "email", "categories": ["order"], "requester": { "name": "Анна" } }),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_for_this_kind",
+        Some("categories"),
+    );
+
     let (status, body) = app
         .post(
             "/api/v1/requests",
@@ -213,10 +251,10 @@ async fn a_request_disputing_the_data_blocks_it_at_once(backend: Backend) {
     let (_, file) = app.get(&format!("/api/v1/subjects/{sid}")).await;
     let block = file["blocks"]
         .as_array()
-        .and_then(|b| b.first())
+        .and_then(|b| b.iter().find(|b| b["category"].is_null()))
         .unwrap_or_else(|| panic!("the file lists the block: {file}"));
     assert!(
-        block["reason"].as_str().unwrap().contains("2026-000001"),
+        block["reason"].as_str().unwrap().contains("2026-000002"),
         "the block names the request: {block}"
     );
     assert!(
@@ -231,7 +269,11 @@ async fn a_request_disputing_the_data_blocks_it_at_once(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.get(&data).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("{data}&categories=contacts")).await.0,
+        StatusCode::OK,
+        "the check of the contacts is over; the order's stays blocked"
+    );
     app.audit_intact().await;
 }
 
