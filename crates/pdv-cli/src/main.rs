@@ -687,6 +687,13 @@ async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let demo = config.demo.value;
     let vault = Arc::new(open_vault_with(config, demo, true).await?);
+    // A decree loaded since the last start moves the open deadlines counted on the old data.
+    for (number, old, new) in vault
+        .recompute_deadlines(&pdv_service::Actor::new("system"))
+        .await?
+    {
+        tracing::info!(%number, %old, %new, "deadline recomputed on the current calendar");
+    }
     if demo && vault.store().meta("demo_loaded").await?.is_none() {
         let summary = vault.load_demo(20).await?;
         let mut tx = vault.store().begin().await?;

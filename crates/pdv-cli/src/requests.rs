@@ -19,6 +19,15 @@ pub enum RequestsCommand {
     Due(Due),
     /// The journal as CSV (one line per request, no requester details) on standard output.
     Export(Export),
+    /// Recompute the due dates of open requests on the current calendar (after loading a
+    /// decree); each change is journaled. `pdv serve` does this on start.
+    Recompute(Recompute),
+}
+
+#[derive(Debug, Args)]
+pub struct Recompute {
+    #[command(flatten)]
+    pub common: Common,
 }
 
 impl RequestsCommand {
@@ -26,6 +35,7 @@ impl RequestsCommand {
         match self {
             RequestsCommand::Due(d) => &d.common,
             RequestsCommand::Export(e) => &e.common,
+            RequestsCommand::Recompute(r) => &r.common,
         }
     }
 }
@@ -112,6 +122,16 @@ pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<ExitCo
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        RequestsCommand::Recompute(_) => {
+            let changed = vault.recompute_deadlines(&actor).await?;
+            if changed.is_empty() {
+                println!("сроки открытых обращений не изменились");
+            }
+            for (number, old, new) in &changed {
+                println!("{number}: срок {old} → {new}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         RequestsCommand::Export(e) => {
             let list = vault

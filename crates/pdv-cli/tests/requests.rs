@@ -117,6 +117,10 @@ async fn due_lists_what_is_late_and_export_writes_the_journal() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--within"), "{}", text(&out));
 
+    let out = pdv(d, &["requests", "recompute"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("не изменились"), "{}", text(&out));
+
     let out = pdv(d, &["requests", "export"]);
     assert!(out.status.success(), "{}", text(&out));
     let csv = String::from_utf8(out.stdout).unwrap();

@@ -942,6 +942,82 @@ impl Vault {
         self.request_view(actor, number).await
     }
 
+    /// Recomputes the due date of every open request on the calendar the vault has now (after
+    /// the operator loaded a decree for a year that was provisional, say). A due date that
+    /// changes gets an entry of its own, audited like any other, so the journal shows when and
+    /// why the deadline moved. Returns (number, old due, new due) for each change.
+    pub async fn recompute_deadlines(
+        &self,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<(String, String, String)>> {
+        let open = self
+            .requests(
+                actor,
+                RequestFilter {
+                    status: Some("open".into()),
+                    ..RequestFilter::default()
+                },
+            )
+            .await?;
+        let mut changed = Vec::new();
+        for view in open {
+            let number: RequestNumber = view
+                .number
+                .parse()
+                .map_err(|e: String| ServiceError::Integrity(e))?;
+            let mut tx = self.store().begin().await?;
+            let state = self.state_by_number(&mut *tx, number).await?;
+            let Some(kind) = RequestKind::parse(&state.request.kind) else {
+                continue;
+            };
+            let entries = tx.request_entries(state.request.id).await?;
+            let extended = entries.iter().any(|e| e.step == Step::Extend.as_str());
+            let received = Timestamp::from_millisecond(state.request.received_at_ms)
+                .map_err(|_| ServiceError::Integrity("stored receipt time".into()))?;
+            let Ok(deadline) = deadline::compute(
+                kind.rule(),
+                received,
+                &self.time_zone(),
+                extended,
+                self.calendar(),
+            ) else {
+                continue;
+            };
+            let due = deadline.due.to_string();
+            if due == state.due {
+                continue;
+            }
+            let entry = RequestEntryRow {
+                request: state.request.id,
+                entry_no: state.entries + 1,
+                at_ms: self.now_ms(),
+                actor: actor.name.clone(),
+                step: "recompute_deadline".into(),
+                status: state.status.clone(),
+                due: Some(due.clone()),
+                details_ct: None,
+            };
+            tx.insert_request_entry(&entry).await?;
+            let event = self.journal_event(
+                actor,
+                "request.recompute_deadline",
+                state.request.subject,
+                json!({
+                    "number": number.to_string(),
+                    "entry": entry.entry_no,
+                    "status": state.status,
+                    "due": due,
+                    "previous_due": state.due,
+                    "provisional": deadline.provisional(),
+                    "entry_sha256": entry_digest(&entry),
+                }),
+            );
+            self.finish(tx, vec![event]).await?;
+            changed.push((number.to_string(), state.due.clone(), due));
+        }
+        Ok(changed)
+    }
+
     /// The journal, oldest first, filtered.
     pub async fn requests(
         &self,

@@ -396,3 +396,71 @@ async fn an_entry_edited_deleted_or_forged_in_the_database_breaks_the_audit_chec
         "{report:?}"
     );
 }
+
+#[tokio::test]
+async fn open_deadlines_move_when_a_decree_changes_the_calendar() {
+    let f = fixture().await;
+    let open = f
+        .vault
+        .receive_request(&dpo(), request("access"))
+        .await
+        .unwrap();
+    assert_eq!(open.due, "2026-01-26");
+    let closed = f
+        .vault
+        .receive_request(&dpo(), request("clarification"))
+        .await
+        .unwrap();
+    f.vault
+        .request_step(
+            &dpo(),
+            number(&closed.number),
+            step("answer", Some("разъяснено")),
+        )
+        .await
+        .unwrap();
+    assert!(
+        f.vault
+            .recompute_deadlines(&dpo())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the same calendar moves nothing"
+    );
+
+    // A (made-up) corrected decree makes 20 January a day off as well.
+    let mut calendar = pdv_core::calendar::WorkCalendar::embedded();
+    calendar
+        .load_year(
+            "2026.toml",
+            r#"
+year = 2026
+decree = "исправленное постановление (тест)"
+holidays = ["2026-01-01..2026-01-09", "2026-01-20", 2026-02-23, 2026-03-09, 2026-05-01, 2026-05-11, 2026-06-12, 2026-11-04, 2026-12-31]
+working_weekends = []
+"#,
+        )
+        .unwrap();
+    let vault = f.vault.clone().with_calendar(calendar);
+    let changed = vault.recompute_deadlines(&dpo()).await.unwrap();
+    assert_eq!(
+        changed,
+        vec![(
+            "2026-000001".to_string(),
+            "2026-01-26".to_string(),
+            "2026-01-27".to_string()
+        )],
+        "only the open request moves, by the new day off"
+    );
+    let view = vault
+        .request_view(&dpo(), number(&open.number))
+        .await
+        .unwrap();
+    assert_eq!(view.due, "2026-01-27");
+    assert_eq!(view.entries.last().unwrap().step, "recompute_deadline");
+    assert!(
+        vault.recompute_deadlines(&dpo()).await.unwrap().is_empty(),
+        "idempotent"
+    );
+    assert!(vault.verify_audit().await.unwrap().intact);
+}
