@@ -229,6 +229,11 @@ pub(crate) async fn purge_subject(conn: &mut PgConnection, subject: SubjectId) -
         .await
         .map_err(map_err)?
         .rows_affected();
+    deleted += sqlx::query!("DELETE FROM anchor_events WHERE subject_id = $1", id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
     deleted += sqlx::query!("DELETE FROM blocks WHERE subject_id = $1", id)
         .execute(&mut *conn)
         .await

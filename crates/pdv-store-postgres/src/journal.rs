@@ -380,3 +380,49 @@ pub(crate) async fn set_field(
     }
     Ok(old)
 }
+
+pub(crate) async fn insert_anchor(
+    conn: &mut PgConnection,
+    a: &pdv_store::AnchorRow,
+) -> StoreResult<()> {
+    sqlx::query!(
+        "INSERT INTO anchor_events (subject_id, event_id, event, scope, occurred_on, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &a.subject.as_bytes()[..],
+        &a.id.as_bytes()[..],
+        a.event,
+        a.scope,
+        a.occurred_on,
+        a.recorded_at_ms
+    )
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn anchors(
+    conn: &mut PgConnection,
+    subject: SubjectId,
+) -> StoreResult<Vec<pdv_store::AnchorRow>> {
+    let rows = sqlx::query!(
+        r#"SELECT event_id, event, scope, occurred_on, recorded_at FROM anchor_events
+           WHERE subject_id = $1 ORDER BY occurred_on COLLATE "C", recorded_at, event_id"#,
+        &subject.as_bytes()[..]
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(pdv_store::AnchorRow {
+                subject,
+                id: Uuid::from_bytes(uuid_bytes(r.event_id, "event_id")?),
+                event: r.event,
+                scope: r.scope,
+                occurred_on: r.occurred_on,
+                recorded_at_ms: r.recorded_at,
+            })
+        })
+        .collect()
+}

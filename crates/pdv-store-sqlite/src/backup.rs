@@ -14,7 +14,8 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 use crate::{corrupt, json_list, map_err, uuid_bytes};
 
 /// The tables that hold a subject's personal data, children before parents.
-const SUBJECT_DATA_TABLES: [&str; 6] = [
+const SUBJECT_DATA_TABLES: [&str; 7] = [
+    "anchor_events",
     "pd_fields",
     "pd_records",
     "subject_identifiers",

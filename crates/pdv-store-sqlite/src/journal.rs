@@ -341,3 +341,48 @@ pub(crate) async fn set_field(
         .map_err(map_err)?;
     Ok(old)
 }
+
+pub(crate) async fn insert_anchor(
+    conn: &mut SqliteConnection,
+    a: &pdv_store::AnchorRow,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO anchor_events (subject_id, event_id, event, scope, occurred_on, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.subject.as_bytes()[..])
+    .bind(&a.id.as_bytes()[..])
+    .bind(&a.event)
+    .bind(&a.scope)
+    .bind(&a.occurred_on)
+    .bind(a.recorded_at_ms)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn anchors(
+    conn: &mut SqliteConnection,
+    subject: SubjectId,
+) -> StoreResult<Vec<pdv_store::AnchorRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM anchor_events WHERE subject_id = ? ORDER BY occurred_on, recorded_at, event_id",
+    )
+    .bind(&subject.as_bytes()[..])
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(pdv_store::AnchorRow {
+                subject,
+                id: Uuid::from_bytes(uuid_bytes(r, "event_id")?),
+                event: r.try_get("event").map_err(map_err)?,
+                scope: r.try_get("scope").map_err(map_err)?,
+                occurred_on: r.try_get("occurred_on").map_err(map_err)?,
+                recorded_at_ms: r.try_get("recorded_at").map_err(map_err)?,
+            })
+        })
+        .collect()
+}

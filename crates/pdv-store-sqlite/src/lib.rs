@@ -834,6 +834,14 @@ impl Transaction for SqliteTx {
         journal::set_field(&mut self.tx, subject, record, field, value_ct).await
     }
 
+    async fn insert_anchor(&mut self, anchor: &AnchorRow) -> StoreResult<()> {
+        journal::insert_anchor(&mut self.tx, anchor).await
+    }
+
+    async fn anchors(&mut self, subject: SubjectId) -> StoreResult<Vec<AnchorRow>> {
+        journal::anchors(&mut self.tx, subject).await
+    }
+
     async fn append_audit(&mut self, record: AuditRecord) -> StoreResult<ChainedEvent> {
         let head = match self.head {
             Some(head) => Some(head),

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +214,19 @@ pub static TABLES: &[TableSpec] = &[
             opt("lift_reason", Text),
         ],
         key: &["subject_id", "block_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "anchor_events",
+        columns: &[
+            col("subject_id", Bytes),
+            col("event_id", Bytes),
+            col("event", Text),
+            opt("scope", Text),
+            col("occurred_on", Text),
+            col("recorded_at", Int),
+        ],
+        key: &["subject_id", "event_id"],
         part: Part::Data,
     },
     TableSpec {

@@ -49,7 +49,8 @@ macro_rules! conformance_tests {
             export_and_insert_rows_round_trip,
             purge_and_tombstones_destroy_one_subject_only,
             the_journal_numbers_requests_and_derives_their_state,
-            the_outbox_queues_and_records_delivery_once
+            the_outbox_queues_and_records_delivery_once,
+            anchors_round_trip_in_date_order
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -753,6 +754,15 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
         .await
         .unwrap();
     tx.insert_message(&outbox_message(11, None)).await.unwrap();
+    tx.insert_anchor(&anchor(
+        a,
+        12,
+        "order_fulfilled",
+        Some("заказ № 5"),
+        "2026-01-10",
+    ))
+    .await
+    .unwrap();
     let request = journal_request(10, 2026, 1, None);
     tx.insert_request(&request).await.unwrap();
     tx.insert_request_entry(&journal_entry(&request, 1, "received", None))
@@ -856,8 +866,9 @@ pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {
     assert_eq!(tx.tombstone(a).await.unwrap(), Some(50));
     assert_eq!(tx.tombstone(b).await.unwrap(), None);
     let deleted = tx.purge_subject(a).await.unwrap();
-    // identifier, record, field, consent, block, key
-    assert_eq!(deleted, 6, "every row of the subject's data and its key");
+    // identifier, record, field, consent, block, anchor, key
+    assert_eq!(deleted, 7, "every row of the subject's data and its key");
+    assert!(tx.anchors(a).await.unwrap().is_empty());
     assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
     assert!(tx.records(a, None).await.unwrap().is_empty());
     assert!(tx.identifiers(a).await.unwrap().is_empty());
@@ -1124,5 +1135,46 @@ pub async fn the_outbox_queues_and_records_delivery_once(store: &dyn Store) {
         !tx.set_message_status(uuid::Uuid::from_bytes(id(99)), "sent", 1, None)
             .await
             .unwrap()
+    );
+}
+
+fn anchor(subject: SubjectId, n: u8, event: &str, scope: Option<&str>, on: &str) -> AnchorRow {
+    AnchorRow {
+        subject,
+        id: uuid::Uuid::from_bytes(id(n)),
+        event: event.into(),
+        scope: scope.map(str::to_string),
+        occurred_on: on.into(),
+        recorded_at_ms: 5_000 + i64::from(n),
+    }
+}
+
+pub async fn anchors_round_trip_in_date_order(store: &dyn Store) {
+    let a = with_subject(store, 1).await;
+    let b = with_subject(store, 2).await;
+    let rows = [
+        anchor(a, 30, "claim_closed", Some("претензия 7"), "2026-02-01"),
+        anchor(a, 31, "order_fulfilled", Some("заказ № 5"), "2026-01-10"),
+        anchor(b, 32, "account_deleted", None, "2026-01-05"),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    for r in &rows {
+        tx.insert_anchor(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.anchors(a).await.unwrap(),
+        vec![rows[1].clone(), rows[0].clone()]
+    );
+    assert_eq!(tx.anchors(b).await.unwrap(), vec![rows[2].clone()]);
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_anchor(&rows[0]).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an event is recorded once"
     );
 }

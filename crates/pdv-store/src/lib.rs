@@ -216,7 +216,8 @@ pub trait Transaction: Send {
         skip_existing: bool,
     ) -> StoreResult<()>;
     /// Deletes the subject's wrapped data key and every row holding its personal data
-    /// (identifiers and their blind indexes, records, fields, consents, contracts, blocks). The
+    /// (identifiers and their blind indexes, records, fields, consents, contracts, blocks,
+    /// retention anchors). The
     /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
     /// Records that the subject's key was destroyed; false when it already was.
@@ -247,6 +248,12 @@ pub trait Transaction: Send {
     async fn request_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<RequestEntryRow>>;
     /// Requests matching `query`, by number.
     async fn requests(&mut self, query: &RequestQuery) -> StoreResult<Vec<RequestState>>;
+
+    // Retention anchors.
+
+    async fn insert_anchor(&mut self, anchor: &AnchorRow) -> StoreResult<()>;
+    /// The subject's anchor events, oldest first.
+    async fn anchors(&mut self, subject: SubjectId) -> StoreResult<Vec<AnchorRow>>;
 
     // The outbox.
 

@@ -249,3 +249,17 @@ pub struct OutboxRow {
     /// The integration's remark on delivery (a tracking number, an error), never personal data.
     pub note: Option<String>,
 }
+
+/// An event a retention period counts from (seed section 8), for one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorRow {
+    pub subject: SubjectId,
+    pub id: uuid::Uuid,
+    /// `order_fulfilled`, `claim_closed`, `account_deleted`, … (the policy's anchor names).
+    pub event: String,
+    /// The order or claim the event belongs to, when a rule counts per order.
+    pub scope: Option<String>,
+    /// `YYYY-MM-DD`, the operator's civil date.
+    pub occurred_on: String,
+    pub recorded_at_ms: i64,
+}
