@@ -7,6 +7,7 @@
 //! only to answer a request whose purpose was allowed.
 
 mod access;
+mod anchors;
 mod answer;
 mod audit_log;
 mod backup;
@@ -21,6 +22,7 @@ mod vault;
 mod views;
 
 pub use access::*;
+pub use anchors::{AnchorView, NewAnchor};
 pub use answer::{AccessAnswer, AnswerParty, AnswerPurpose, AnswerRecord};
 pub use audit_log::AuditReport;
 pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredReport};

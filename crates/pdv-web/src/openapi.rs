@@ -66,6 +66,8 @@ const PROBLEM_JSON: &str = "application/problem+json";
         routes::consent_evidence,
         routes::add_contract,
         routes::terminate_contract,
+        routes::record_anchor,
+        routes::list_anchors,
         routes::place_block,
         routes::lift_block,
         routes::verify_audit,

@@ -120,6 +120,8 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             terminate_contract,
         )
         .needs(P::ManageContracts),
+        post("/api/v1/subjects/{subject}/events", record_anchor).needs(P::ManageContracts),
+        get("/api/v1/subjects/{subject}/events", list_anchors).needs(P::ViewSubject),
         post("/api/v1/subjects/{subject}/blocks", place_block).needs(P::PlaceBlock),
         post("/api/v1/subjects/{subject}/blocks/{block}/lift", lift_block).needs(P::LiftBlock),
         get("/api/v1/audit/verify", verify_audit).needs(P::VerifyAudit),
@@ -743,6 +745,71 @@ pub(crate) async fn rectify_record(
             .rectify_record(&caller.actor(), subject, record, input)
             .await?,
     ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/subjects/{subject}/events",
+    tag = "subjects",
+    summary = "Записать событие для сроков хранения",
+    description = "Записывает событие, от которого отсчитываются сроки хранения (раздел 8 политики): исполнение заказа, завершение рассмотрения претензии, удаление учётной записи, прекращение договора, достижение цели, окончание переписки, отзыв согласия. `scope` — заказ или претензия, если правило считает срок для каждого отдельно; `occurred_on` — дата события, по умолчанию сегодня.",
+    params(
+        ("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта"),
+        IdempotencyKey,
+    ),
+    request_body = NewAnchor,
+    responses(
+        (status = 201, description = CREATED, body = AnchorView,
+            headers(("Idempotent-Replayed" = bool, description = "`true`, если ответ повторён по ключу идемпотентности; иначе заголовка нет"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 410, response = Gone),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn record_anchor(
+    State(vault): State<AppState>,
+    Path(subject): Path<String>,
+    Creating { actor, input }: Creating<NewAnchor>,
+) -> ApiResult<Response> {
+    let subject = subject_id(&subject)?;
+    created(vault.record_anchor(&actor, subject, input).await)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/subjects/{subject}/events",
+    tag = "subjects",
+    summary = "События для сроков хранения",
+    description = "События субъекта, от которых отсчитываются сроки хранения, по порядку дат.",
+    params(("subject" = uuid::Uuid, Path, description = "Идентификатор субъекта")),
+    responses(
+        (status = 200, description = "События", body = Vec<AnchorView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn list_anchors(
+    State(vault): State<AppState>,
+    caller: Caller,
+    Path(subject): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let subject = subject_id(&subject)?;
+    Ok(Json(vault.anchors(&caller.actor(), subject).await?))
 }
 
 #[utoipa::path(

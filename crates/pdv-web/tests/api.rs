@@ -5,6 +5,7 @@
 mod common;
 
 on_every_backend!(
+    retention_events_are_recorded_per_subject_and_order,
     a_destroyed_subject_answers_410_everywhere,
     responses_carry_security_headers_and_readiness,
     slice_works_for_both_policies,
@@ -220,6 +221,66 @@ async fn blocked_data_is_kept_but_not_served(backend: Backend) {
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// The events retention counts from are recorded by the operator's systems, per order where
+/// needed, and refused clearly when they are not events or not yet.
+async fn retention_events_are_recorded_per_subject_and_order(backend: Backend) {
+    let app = spawn_app(backend, "lider.toml").await;
+    let sid = app.subject("buyer").await;
+    let events = format!("/api/v1/subjects/{sid}/events");
+    let (status, first) = app
+        .post(&events, json!({ "event": "order_fulfilled", "scope": "заказ № 5521", "occurred_on": "2026-02-20" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["scope"], "заказ № 5521");
+    let (status, second) = app.post(&events, json!({ "event": "claim_closed" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(
+        second["occurred_on"], "2026-03-02",
+        "today in Moscow when not given"
+    );
+    let (status, list) = app.get(&events).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["order_fulfilled", "claim_closed"], "in date order");
+
+    for (body, code, field) in [
+        (json!({ "event": "collected" }), "unknown_event", "event"),
+        (json!({ "event": "party" }), "unknown_event", "event"),
+        (
+            json!({ "event": "claim_closed", "occurred_on": "2026-03-03" }),
+            "in_the_future",
+            "occurred_on",
+        ),
+        (
+            json!({ "event": "claim_closed", "occurred_on": "вчера" }),
+            "invalid_date",
+            "occurred_on",
+        ),
+    ] {
+        let (status, b) = app.post(&events, body).await;
+        assert_problem(
+            status,
+            &b,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            Some(field),
+        );
+    }
+    let (status, b) = app
+        .post(
+            &format!("/api/v1/subjects/{}/events", uuid::Uuid::now_v7()),
+            json!({ "event": "claim_closed" }),
+        )
+        .await;
+    assert_problem(status, &b, StatusCode::NOT_FOUND, "not_found", None);
+    app.audit_intact().await;
 }
 
 /// After crypto-shredding, every use of the subject answers 410 `subject_destroyed`; the other

@@ -120,6 +120,16 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ),
     (
         "POST",
+        "/api/v1/subjects/{subject}/events",
+        &["dpo", "agent", "integration"],
+    ),
+    (
+        "GET",
+        "/api/v1/subjects/{subject}/events",
+        &["dpo", "agent", "auditor"],
+    ),
+    (
+        "POST",
         "/api/v1/subjects/{subject}/blocks",
         &["dpo", "agent"],
     ),

@@ -276,8 +276,8 @@ fn creates_document_idempotency() {
             "{method} {path}: Idempotent-Replayed header"
         );
     }
-    // subjects, records, consents, contracts, blocks, requests
-    assert_eq!(creates, 6);
+    // subjects, records, consents, contracts, retention events, blocks, requests
+    assert_eq!(creates, 7);
 }
 
 struct TestApp {
