@@ -344,14 +344,22 @@ fn serve_demo_issues_working_credentials() {
         .unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut base = None;
+    let mut said = Vec::new();
     for line in stderr.lines() {
         let line = line.unwrap();
         if let Some(rest) = line.split("слушает ").nth(1) {
             base = Some(rest.split_whitespace().next().unwrap().to_string());
             break;
         }
+        said.push(line);
     }
-    let base = base.expect("the server says where it listens");
+    let base = base.unwrap_or_else(|| {
+        let status = child.wait();
+        panic!(
+            "the server says where it listens; it exited ({status:?}) after saying:\n{}",
+            said.join("\n")
+        )
+    });
     let env = std::fs::read_to_string(dir.path().join("pdvault-demo.env")).unwrap();
     #[cfg(unix)]
     {
