@@ -34,7 +34,9 @@
 //!    rules, whatever the ordinary rules, withdrawals and demands say, and while any statutory
 //!    anchor has not happened it is kept without an end. Past the floor the ordinary result
 //!    governs again: a record still needed for its purpose (an ordinary rule not yet ended) is
-//!    kept. Records whose category no statutory rule names get no such protection.
+//!    kept. A data set that only statutory rules name ends at the floor: a withdrawal or demand
+//!    can shorten a period, never lengthen it. Records whose category no statutory rule names get
+//!    no such protection.
 //! 6. **No rule.** A record that no rule covers (the policy validator warns about uncovered
 //!    categories) is planned for review at once, unless a withdrawal or a demand ends it.
 //!
