@@ -103,8 +103,9 @@ pub struct AnchorFact {
     /// A record with a scope uses the facts of its scope, and the subject-wide ones when its scope
     /// has none of that event; a record without a scope uses every fact of the event.
     pub scope: Option<String>,
-    /// The purpose the event concerns (`purpose_achieved` for the enquiries purpose); the fact
-    /// then applies only to categories that purpose covers for the subject's kind.
+    /// The purpose the event concerns; the fact then applies only to categories that purpose
+    /// covers for the subject's kind. Required for `purpose_achieved` (an enquiry answered is the
+    /// enquiries purpose achieved, not every purpose).
     pub purpose: Option<String>,
 }
 
@@ -289,6 +290,10 @@ pub enum PlanError {
     DerivedEvent(&'static str),
     #[error("факт ссылается на цель «{0}», которой нет в политике")]
     UnknownPurpose(String),
+    /// Without its purpose, "purpose achieved" would end every category whose rule waits for
+    /// some purpose: geolocation, enquiries and subject requests at once.
+    #[error("у события «purpose_achieved» должна быть указана цель, которая достигнута")]
+    PurposeNotNamed,
 }
 
 /// Plans every record of the subject.
@@ -300,10 +305,14 @@ pub fn plan(policy: &Policy, subject: &SubjectHistory) -> Result<Plan, PlanError
         ) {
             return Err(PlanError::DerivedEvent(event_id(fact.event)));
         }
-        if let Some(p) = &fact.purpose
-            && policy.purpose(p).is_none()
-        {
-            return Err(PlanError::UnknownPurpose(p.clone()));
+        match &fact.purpose {
+            Some(p) if policy.purpose(p).is_none() => {
+                return Err(PlanError::UnknownPurpose(p.clone()));
+            }
+            None if fact.event == AnchorEvent::PurposeAchieved => {
+                return Err(PlanError::PurposeNotNamed);
+            }
+            _ => {}
         }
     }
     let items = subject

@@ -523,6 +523,8 @@ fn facts_the_planner_derives_itself_or_cannot_place_are_refused() {
         plan(&policy, &user),
         Err(PlanError::UnknownPurpose("astrology".into()))
     );
+    user.events[0] = AnchorFact::happened(AnchorEvent::PurposeAchieved, date(2025, 1, 1));
+    assert_eq!(plan(&policy, &user), Err(PlanError::PurposeNotNamed));
 }
 
 // КОНЕКТ ------------------------------------------------------------------------------------------
@@ -629,6 +631,24 @@ fn konekt_billing_collected_late_is_held_by_accounting() {
     assert!(i.statutory);
 }
 
+#[test]
+fn konekt_a_demand_after_the_statutory_period_does_not_lengthen_it() {
+    // The register's data have no purpose besides the law's: they are due when its period ends,
+    // and a later demand changes nothing.
+    let policy = konekt();
+    let mut s = history("subscriber", vec![record(1, "passport", date(2019, 1, 15))]);
+    s.events.push(AnchorFact::happened(
+        AnchorEvent::ContractTerminated,
+        date(2021, 6, 30),
+    ));
+    s.demands.push(demand(date(2025, 2, 3), date(2025, 2, 12)));
+    let plan = planned(&policy, &s);
+    let i = item(&plan, 1);
+    assert_eq!(rule(i), "subscriber_register_statutory");
+    assert_eq!(i.expires, Some(date(2024, 6, 30)));
+    assert!(i.overdue(date(2025, 2, 3)));
+}
+
 // The legal table ---------------------------------------------------------------------------------
 
 #[test]
@@ -701,8 +721,8 @@ fn day(offset: u16) -> Date {
         .unwrap()
 }
 
-/// A random subject of one of the shipped policies, without scopes or purposes on facts (the
-/// unit tests above cover those), so that a rule's end can be worked out independently below.
+/// A random subject of one of the shipped policies, without scopes on facts (the unit tests
+/// above cover those), so that a rule's end can be worked out independently below.
 #[derive(Debug, Clone)]
 struct Case {
     konekt: bool,
@@ -720,6 +740,7 @@ fn case() -> impl Strategy<Value = Case> {
             .id
             .to_string();
         let categories: Vec<String> = policy.categories.iter().map(|c| c.id.to_string()).collect();
+        let purposes: Vec<String> = policy.purposes.iter().map(|p| p.id.to_string()).collect();
         let consent_purposes: Vec<String> = policy
             .purposes
             .iter()
@@ -732,6 +753,7 @@ fn case() -> impl Strategy<Value = Case> {
             (
                 prop::sample::select(FACT_EVENTS.to_vec()),
                 prop::option::weighted(0.8, 0u16..3000),
+                prop::sample::select(purposes),
             ),
             0..6,
         );
@@ -769,11 +791,12 @@ fn case() -> impl Strategy<Value = Case> {
                         .collect(),
                     events: events
                         .into_iter()
-                        .map(|(event, on)| AnchorFact {
+                        .map(|(event, on, purpose)| AnchorFact {
                             event,
                             on: on.map(day),
                             scope: None,
-                            purpose: None,
+                            // Only "purpose achieved" must name its purpose.
+                            purpose: (event == AnchorEvent::PurposeAchieved).then_some(purpose),
                         })
                         .collect(),
                     consents: consents
@@ -837,6 +860,13 @@ impl Case {
                     .events
                     .iter()
                     .filter(|f| f.event == event)
+                    .filter(|f| {
+                        f.purpose.as_deref().is_none_or(|p| {
+                            let p = self.policy().purpose(p).unwrap();
+                            p.subjects.iter().any(|s| *s == *self.history.kind)
+                                && p.categories.iter().any(|c| *c == *r.category)
+                        })
+                    })
                     .map(|f| f.on)
                     .collect();
                 if facts.is_empty() || facts.iter().any(Option::is_none) {
