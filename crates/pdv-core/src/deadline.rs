@@ -127,6 +127,20 @@ impl Term {
         !matches!(self, Term::Immediately | Term::Hours(_))
     }
 
+    /// The last day of a term counted in calendar units (days, months, years) from day 0 `day`,
+    /// by the counting rules above. `None` for a term that needs the production calendar or an
+    /// instant (working days, hours, "immediately"), or whose end is past the last
+    /// representable date.
+    pub fn calendar_end(self, day: Date) -> Option<Date> {
+        let span = match self {
+            Term::CalendarDays(n) => Span::new().try_days(i64::from(n)),
+            Term::Months(n) => Span::new().try_months(i64::from(n)),
+            Term::Years(n) => Span::new().try_years(i64::from(n)),
+            Term::Immediately | Term::Hours(_) | Term::WorkingDays(_) => return None,
+        };
+        day.checked_add(span.ok()?).ok()
+    }
+
     /// The sum of two terms of the same unit.
     pub fn plus(self, other: Term) -> Option<Term> {
         Some(match (self, other) {
@@ -159,7 +173,7 @@ impl std::fmt::Display for Term {
 }
 
 /// The Russian plural form for `n`: 1 день, 2 дня, 5 дней, 11 дней, 21 день.
-fn plural(n: u32, [one, few, many]: [&'static str; 3]) -> &'static str {
+pub(crate) fn plural(n: u32, [one, few, many]: [&'static str; 3]) -> &'static str {
     match (n % 10, n % 100) {
         (_, 11..=14) => many,
         (1, _) => one,
@@ -533,25 +547,20 @@ fn advance(
     calendar: &WorkCalendar,
 ) -> Result<(Due, CalendarUse), DeadlineError> {
     let no_calendar = |due| (due, CalendarUse::default());
-    let out_of_range = |_| DeadlineError::OutOfRange;
-    let add = |span: Result<Span, jiff::Error>| {
-        day.checked_add(span.map_err(out_of_range)?)
-            .map(|d| no_calendar(Due::Date(d)))
-            .map_err(out_of_range)
-    };
     match term {
         Term::Immediately => Ok(no_calendar(Due::Instant(instant))),
         Term::Hours(hours) => instant
             .checked_add(SignedDuration::from_hours(i64::from(hours)))
             .map(|t| no_calendar(Due::Instant(t)))
-            .map_err(out_of_range),
+            .map_err(|_| DeadlineError::OutOfRange),
         Term::WorkingDays(n) => {
             let counted = calendar.add_working_days(day, n)?;
             Ok((Due::Date(counted.value), counted.calendar))
         }
-        Term::CalendarDays(n) => add(Span::new().try_days(i64::from(n))),
-        Term::Months(n) => add(Span::new().try_months(i64::from(n))),
-        Term::Years(n) => add(Span::new().try_years(i64::from(n))),
+        Term::CalendarDays(_) | Term::Months(_) | Term::Years(_) => term
+            .calendar_end(day)
+            .map(|d| no_calendar(Due::Date(d)))
+            .ok_or(DeadlineError::OutOfRange),
     }
 }
 

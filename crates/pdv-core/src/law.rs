@@ -110,6 +110,9 @@ pub const CONSENT_PROOF_NORM: &str = "ст. 9 ч. 3 152-ФЗ";
 pub const BLOCKING_NORM: &str = "ст. 3 п. 6, ст. 21 ч. 1 152-ФЗ";
 /// Incompatible purposes may not be combined, and their databases may not be merged.
 pub const INCOMPATIBLE_PURPOSES_NORM: &str = "ст. 5 ч. 2–3 152-ФЗ";
+/// Data are kept no longer than their purposes require and then destroyed or depersonalised,
+/// unless a federal law or a contract with the subject sets the period.
+pub const RETENTION_NORM: &str = "ст. 5 ч. 7 152-ФЗ";
 /// Only data compatible with the declared purposes may be processed (minimisation).
 pub const MINIMISATION_NORM: &str = "ст. 5 ч. 4–5 152-ФЗ";
 

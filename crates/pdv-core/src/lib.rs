@@ -20,6 +20,7 @@ pub mod operation;
 pub mod policy;
 pub mod request;
 pub mod requisites;
+pub mod retention;
 
 pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
 pub use operation::Operation;

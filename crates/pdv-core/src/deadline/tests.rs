@@ -341,6 +341,26 @@ fn months_and_years_end_on_the_same_day_or_the_months_last() {
 }
 
 #[test]
+fn calendar_terms_end_on_a_date_without_the_calendar() {
+    assert_eq!(
+        Term::CalendarDays(30).calendar_end(date(2025, 2, 1)),
+        Some(date(2025, 3, 3))
+    );
+    assert_eq!(
+        Term::Months(6).calendar_end(date(2025, 8, 31)),
+        Some(date(2026, 2, 28))
+    );
+    assert_eq!(
+        Term::Years(3).calendar_end(date(2028, 2, 29)),
+        Some(date(2031, 2, 28))
+    );
+    assert_eq!(Term::WorkingDays(7).calendar_end(date(2025, 2, 1)), None);
+    assert_eq!(Term::Hours(24).calendar_end(date(2025, 2, 1)), None);
+    assert_eq!(Term::Immediately.calendar_end(date(2025, 2, 1)), None);
+    assert_eq!(Term::Years(1).calendar_end(Date::MAX), None);
+}
+
+#[test]
 fn a_year_without_data_or_rules_is_an_error() {
     let err = compute(
         RuleId::D1,

@@ -5,7 +5,7 @@
 //! the file for error messages. Every entry may carry `clause`, the number of the clause of the
 //! published policy it comes from, so a reviewer can trace each rule to its text.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::name::Name;
 use super::period::{Period, de_date};
@@ -294,7 +294,7 @@ pub struct RetentionRule {
     pub clause: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnchorEvent {
     AccountDeleted,
@@ -307,7 +307,7 @@ pub enum AnchorEvent {
     Collected,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetentionAction {
     Destroy,

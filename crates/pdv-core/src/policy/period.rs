@@ -65,6 +65,33 @@ impl Period {
     }
 }
 
+impl Period {
+    /// Whether the period is empty (`P0D`): the action is due on the anchor date itself.
+    pub fn is_zero(self) -> bool {
+        self == Period::default()
+    }
+
+    /// The period in Russian words, for messages: «3 года», «1 год 6 месяцев», «30 дней»;
+    /// «0 дней» for `P0D`.
+    pub fn in_words(self) -> String {
+        use crate::deadline::plural;
+        let mut parts = Vec::new();
+        for (n, forms) in [
+            (self.years, ["год", "года", "лет"]),
+            (self.months, ["месяц", "месяца", "месяцев"]),
+            (self.days, ["день", "дня", "дней"]),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {}", plural(u32::from(n), forms)));
+            }
+        }
+        if parts.is_empty() {
+            return "0 дней".to_string();
+        }
+        parts.join(" ")
+    }
+}
+
 impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "P")?;
@@ -142,6 +169,19 @@ mod tests {
             Period::parse("P30D").unwrap().end_from(anchor),
             Some(jiff::civil::date(2024, 3, 30))
         );
+    }
+
+    #[test]
+    fn periods_read_in_russian() {
+        let words = |s: &str| Period::parse(s).unwrap().in_words();
+        assert_eq!(words("P3Y"), "3 года");
+        assert_eq!(words("P1Y6M"), "1 год 6 месяцев");
+        assert_eq!(words("P6Y"), "6 лет");
+        assert_eq!(words("P30D"), "30 дней");
+        assert_eq!(words("P21D"), "21 день");
+        assert_eq!(words("P0D"), "0 дней");
+        assert!(Period::parse("P0D").unwrap().is_zero());
+        assert!(!Period::parse("P1D").unwrap().is_zero());
     }
 
     proptest! {
