@@ -26,6 +26,7 @@ mod backup;
 mod config;
 mod deadline;
 mod requests;
+mod retention;
 
 use config::{Config, Flags, LogFormat, Sources};
 
@@ -76,6 +77,9 @@ enum Command {
     /// The request journal: what is due or overdue, and an export of the journal as CSV.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
+    /// Retention: what the rules will do to whom and why (`plan`).
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Write a backup: the data archive and, to a separate file, the key archive.
     Backup(backup::Backup),
     /// Restore a backup into this database (an empty one, or any with --replace).
@@ -258,6 +262,7 @@ impl Cli {
             Command::Demo(demo) => Some(&demo.common),
             Command::Backup(cmd) => Some(&cmd.common),
             Command::Requests(cmd) => Some(cmd.common()),
+            Command::Retention(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
             Command::Users(cmd) => Some(match cmd {
@@ -410,6 +415,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => accounts::keys(cmd, config).await,
         Command::Backup(cmd) => backup::backup(cmd, config).await,
         Command::Requests(cmd) => requests::run(cmd, config).await,
+        Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the

@@ -868,3 +868,40 @@ fn mistakes_in_the_config_file_stop_every_command_with_file_and_line() {
         text(&out)
     );
 }
+
+/// `pdv retention plan`: the demo operator's records, each with its rule, expiry and action;
+/// far enough in the future something is due; nothing is changed.
+#[test]
+fn retention_plan_shows_what_will_happen_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let out = pdv(dir.path(), &["demo", "--subjects", "4"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = pdv(dir.path(), &["audit", "verify", "--json"]);
+    let out = pdv(
+        dir.path(),
+        &["retention", "plan", "--at", "2031-01-01", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["at"], "2031-01-01");
+    assert_eq!(plan["subjects"].as_array().unwrap().len(), 4);
+    assert!(
+        plan["due"].as_u64().unwrap() > 0,
+        "cookies and device data expire within a year"
+    );
+    let item = &plan["subjects"][0]["items"][0];
+    for key in ["record", "category", "ground", "action", "reason"] {
+        assert!(!item[key].is_null(), "{key} in {item}");
+    }
+    let out = pdv(
+        dir.path(),
+        &["retention", "plan", "--at", "2031-01-01", "--due"],
+    );
+    assert!(text(&out).contains("СРОК НАСТУПИЛ"), "{}", text(&out));
+    let out = pdv(dir.path(), &["retention", "plan", "--at", "завтра"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--at"), "{}", text(&out));
+    let after = pdv(dir.path(), &["audit", "verify", "--json"]);
+    assert_eq!(before.stdout, after.stdout, "planning writes nothing");
+}

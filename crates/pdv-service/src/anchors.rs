@@ -36,6 +36,10 @@ pub struct NewAnchor {
     /// The order or claim the event belongs to (`заказ № 5521`), when it is one of several.
     #[serde(default)]
     pub scope: Option<String>,
+    /// The purpose the event is about; required for `purpose_achieved` (an enquiry answered is
+    /// the enquiries purpose achieved, not every purpose).
+    #[serde(default)]
+    pub purpose: Option<String>,
     /// The operator's civil date of the event (`YYYY-MM-DD`); today when absent.
     #[serde(default)]
     pub occurred_on: Option<String>,
@@ -50,6 +54,7 @@ pub struct AnchorView {
     pub subject: SubjectId,
     pub event: String,
     pub scope: Option<String>,
+    pub purpose: Option<String>,
     pub occurred_on: String,
     pub recorded_at: String,
 }
@@ -61,6 +66,7 @@ impl Vault {
             subject: a.subject,
             event: a.event,
             scope: a.scope,
+            purpose: a.purpose,
             occurred_on: a.occurred_on,
             recorded_at: self.local_time(a.recorded_at_ms),
         }
@@ -95,6 +101,33 @@ impl Vault {
             .filter(|s| !s.is_empty());
         if scope.is_some_and(|s| s.chars().count() > 200) {
             problems.push(Problem::new("scope", "too_long", "не длиннее 200 знаков"));
+        }
+        let purpose = input
+            .purpose
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        match purpose {
+            Some(p)
+                if !self
+                    .policy()
+                    .policy
+                    .purposes
+                    .iter()
+                    .any(|x| x.id.as_str() == p) =>
+            {
+                problems.push(Problem::new(
+                    "purpose",
+                    "unknown_purpose",
+                    format!("цель «{p}» не объявлена в политике оператора"),
+                ));
+            }
+            None if input.event == "purpose_achieved" => problems.push(Problem::new(
+                "purpose",
+                "required",
+                "укажите, какая цель достигнута: сроки других целей это событие не затрагивает",
+            )),
+            _ => {}
         }
         let today = Timestamp::from_millisecond(self.now_ms())
             .unwrap_or(Timestamp::UNIX_EPOCH)
@@ -133,6 +166,7 @@ impl Vault {
             id: Uuid::now_v7(),
             event: input.event.clone(),
             scope: scope.map(str::to_string),
+            purpose: purpose.map(str::to_string),
             occurred_on: occurred_on.to_string(),
             recorded_at_ms: self.now_ms(),
         };

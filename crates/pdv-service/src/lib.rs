@@ -18,6 +18,7 @@ mod journal;
 mod monitoring;
 mod outbox;
 mod rectify;
+mod retention;
 mod vault;
 mod views;
 
@@ -35,5 +36,6 @@ pub use journal::{
 pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
 pub use rectify::{Rectification, Rectified};
+pub use retention::{RetentionReport, SubjectPlan};
 pub use vault::*;
 pub use views::*;

@@ -6,6 +6,7 @@ CREATE TABLE anchor_events (
     event_id    bytea NOT NULL CHECK (octet_length(event_id) = 16),
     event       text NOT NULL,
     scope       text,
+    purpose     text,
     occurred_on text NOT NULL,
     recorded_at bigint NOT NULL,
     PRIMARY KEY (subject_id, event_id)

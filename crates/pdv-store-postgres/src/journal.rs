@@ -386,12 +386,13 @@ pub(crate) async fn insert_anchor(
     a: &pdv_store::AnchorRow,
 ) -> StoreResult<()> {
     sqlx::query!(
-        "INSERT INTO anchor_events (subject_id, event_id, event, scope, occurred_on, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO anchor_events (subject_id, event_id, event, scope, purpose, occurred_on, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &a.subject.as_bytes()[..],
         &a.id.as_bytes()[..],
         a.event,
         a.scope,
+        a.purpose,
         a.occurred_on,
         a.recorded_at_ms
     )
@@ -406,7 +407,7 @@ pub(crate) async fn anchors(
     subject: SubjectId,
 ) -> StoreResult<Vec<pdv_store::AnchorRow>> {
     let rows = sqlx::query!(
-        r#"SELECT event_id, event, scope, occurred_on, recorded_at FROM anchor_events
+        r#"SELECT event_id, event, scope, purpose, occurred_on, recorded_at FROM anchor_events
            WHERE subject_id = $1 ORDER BY occurred_on COLLATE "C", recorded_at, event_id"#,
         &subject.as_bytes()[..]
     )
@@ -420,6 +421,7 @@ pub(crate) async fn anchors(
                 id: Uuid::from_bytes(uuid_bytes(r.event_id, "event_id")?),
                 event: r.event,
                 scope: r.scope,
+                purpose: r.purpose,
                 occurred_on: r.occurred_on,
                 recorded_at_ms: r.recorded_at,
             })

@@ -347,13 +347,14 @@ pub(crate) async fn insert_anchor(
     a: &pdv_store::AnchorRow,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO anchor_events (subject_id, event_id, event, scope, occurred_on, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO anchor_events (subject_id, event_id, event, scope, purpose, occurred_on, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&a.subject.as_bytes()[..])
     .bind(&a.id.as_bytes()[..])
     .bind(&a.event)
     .bind(&a.scope)
+    .bind(&a.purpose)
     .bind(&a.occurred_on)
     .bind(a.recorded_at_ms)
     .execute(conn)
@@ -380,6 +381,7 @@ pub(crate) async fn anchors(
                 id: Uuid::from_bytes(uuid_bytes(r, "event_id")?),
                 event: r.try_get("event").map_err(map_err)?,
                 scope: r.try_get("scope").map_err(map_err)?,
+                purpose: r.try_get("purpose").map_err(map_err)?,
                 occurred_on: r.try_get("occurred_on").map_err(map_err)?,
                 recorded_at_ms: r.try_get("recorded_at").map_err(map_err)?,
             })

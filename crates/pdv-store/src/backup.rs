@@ -223,6 +223,7 @@ pub static TABLES: &[TableSpec] = &[
             col("event_id", Bytes),
             col("event", Text),
             opt("scope", Text),
+            opt("purpose", Text),
             col("occurred_on", Text),
             col("recorded_at", Int),
         ],

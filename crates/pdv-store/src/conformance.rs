@@ -1144,6 +1144,7 @@ fn anchor(subject: SubjectId, n: u8, event: &str, scope: Option<&str>, on: &str)
         id: uuid::Uuid::from_bytes(id(n)),
         event: event.into(),
         scope: scope.map(str::to_string),
+        purpose: None,
         occurred_on: on.into(),
         recorded_at_ms: 5_000 + i64::from(n),
     }

@@ -259,6 +259,8 @@ pub struct AnchorRow {
     pub event: String,
     /// The order or claim the event belongs to, when a rule counts per order.
     pub scope: Option<String>,
+    /// The purpose the event is about (required for `purpose_achieved`).
+    pub purpose: Option<String>,
     /// `YYYY-MM-DD`, the operator's civil date.
     pub occurred_on: String,
     pub recorded_at_ms: i64,

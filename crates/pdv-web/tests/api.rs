@@ -234,6 +234,11 @@ async fn retention_events_are_recorded_per_subject_and_order(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["scope"], "заказ № 5521");
+    let (status, done) = app
+        .post(&events, json!({ "event": "purpose_achieved", "purpose": "enquiries", "occurred_on": "2026-02-21" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    assert_eq!(done["purpose"], "enquiries");
     let (status, second) = app.post(&events, json!({ "event": "claim_closed" })).await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     assert_eq!(
@@ -248,10 +253,24 @@ async fn retention_events_are_recorded_per_subject_and_order(backend: Backend) {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["order_fulfilled", "claim_closed"], "in date order");
+    assert_eq!(
+        names,
+        ["order_fulfilled", "purpose_achieved", "claim_closed"],
+        "in date order"
+    );
 
     for (body, code, field) in [
         (json!({ "event": "collected" }), "unknown_event", "event"),
+        (
+            json!({ "event": "purpose_achieved" }),
+            "required",
+            "purpose",
+        ),
+        (
+            json!({ "event": "purpose_achieved", "purpose": "astrology" }),
+            "unknown_purpose",
+            "purpose",
+        ),
         (json!({ "event": "party" }), "unknown_event", "event"),
         (
             json!({ "event": "claim_closed", "occurred_on": "2026-03-03" }),
