@@ -995,3 +995,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_pending_item_gives_the_reason_of_its_own_rule() {
+    let policy = lider();
+    let created = date(2026, 11, 21);
+    let subject = history(
+        "user",
+        vec![
+            record(1, "search_queries", created),
+            record(2, "subject_request", created),
+        ],
+    );
+    let p = planned(&policy, &subject);
+    let it = item(&p, 2);
+    assert_eq!(rule(it), "subject_requests", "{it:?}");
+    assert!(
+        it.reason.contains("subject_requests"),
+        "the reason names the governing rule: {}",
+        it.reason
+    );
+}
