@@ -284,7 +284,8 @@ fn key_id_of(token: &str) -> Option<Uuid> {
 }
 
 impl Vault {
-    fn security_event(
+    /// An audit event that processes no subject's data (logins, keys, backups): no operation.
+    pub(crate) fn security_event(
         &self,
         actor: &str,
         action: &str,

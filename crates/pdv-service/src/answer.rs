@@ -157,54 +157,61 @@ impl Vault {
         let mut consented: BTreeSet<String> = BTreeSet::new();
         if let Some(subject) = view.subject {
             let mut tx = self.store().begin().await?;
-            let row = self.subject_row(&mut *tx, subject).await?;
-            kind_of_subject = Some(row.kind.clone());
-            for c in tx.consents(subject).await? {
-                if c.withdrawal.is_none() {
-                    consented.extend(c.purposes);
-                }
-            }
-            let key = self.data_key(&mut *tx, subject).await?;
-            for record in tx.records(subject, None).await? {
-                let mut fields = BTreeMap::new();
-                for f in record.fields {
-                    let field = format!("{}.{}", record.category, f.field);
-                    let plain = key
-                        .decrypt_field(
-                            &f.value_ct,
-                            &FieldAad {
-                                table: "pd_fields",
-                                row_id: record.id.as_bytes(),
-                                field: &field,
-                            },
-                        )
-                        .map_err(|e| ServiceError::Integrity(format!("{field}: {e}")))?;
-                    fields.insert(f.field, String::from_utf8_lossy(&plain).into_owned());
-                }
-                let title = p
-                    .categories
-                    .iter()
-                    .find(|c| c.id.as_str() == record.category)
-                    .map_or(record.category.clone(), |c| c.title.clone());
-                data.push(AnswerRecord {
-                    category: title,
-                    source: source_text(&record.source).into(),
-                    fields,
-                });
-            }
-            let event = AuditRecord {
-                at_ms: self.now_ms(),
-                actor: actor.name.clone(),
-                action: "request.access_answer".into(),
-                operation: Some(Operation::Extraction),
-                purpose: None,
-                subject: Some(subject),
-                outcome: Outcome::Done,
-                details: canonical_details(
-                    &json!({ "number": number.to_string(), "records": data.len() }),
-                ),
+            // A subject whose data were destroyed is answered like a stranger: nothing of theirs
+            // is processed any more (ст. 14 ч. 7 п. 1).
+            let row = match self.subject_row(&mut *tx, subject).await {
+                Err(ServiceError::Destroyed { .. }) => None,
+                other => Some(other?),
             };
-            self.finish(tx, vec![event]).await?;
+            if let Some(row) = row {
+                kind_of_subject = Some(row.kind.clone());
+                for c in tx.consents(subject).await? {
+                    if c.withdrawal.is_none() {
+                        consented.extend(c.purposes);
+                    }
+                }
+                let key = self.data_key(&mut *tx, subject).await?;
+                for record in tx.records(subject, None).await? {
+                    let mut fields = BTreeMap::new();
+                    for f in record.fields {
+                        let field = format!("{}.{}", record.category, f.field);
+                        let plain = key
+                            .decrypt_field(
+                                &f.value_ct,
+                                &FieldAad {
+                                    table: "pd_fields",
+                                    row_id: record.id.as_bytes(),
+                                    field: &field,
+                                },
+                            )
+                            .map_err(|e| ServiceError::Integrity(format!("{field}: {e}")))?;
+                        fields.insert(f.field, String::from_utf8_lossy(&plain).into_owned());
+                    }
+                    let title = p
+                        .categories
+                        .iter()
+                        .find(|c| c.id.as_str() == record.category)
+                        .map_or(record.category.clone(), |c| c.title.clone());
+                    data.push(AnswerRecord {
+                        category: title,
+                        source: source_text(&record.source).into(),
+                        fields,
+                    });
+                }
+                let event = AuditRecord {
+                    at_ms: self.now_ms(),
+                    actor: actor.name.clone(),
+                    action: "request.access_answer".into(),
+                    operation: Some(Operation::Extraction),
+                    purpose: None,
+                    subject: Some(subject),
+                    outcome: Outcome::Done,
+                    details: canonical_details(
+                        &json!({ "number": number.to_string(), "records": data.len() }),
+                    ),
+                };
+                self.finish(tx, vec![event]).await?;
+            }
         }
         let processed = kind_of_subject.is_some();
         let applies = |subjects: &[pdv_core::policy::Name]| {

@@ -32,7 +32,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use pdv_core::Operation;
 use pdv_core::SubjectId;
-use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
+use pdv_core::audit::{AuditRecord, Outcome};
 use pdv_crypto::BackupMac;
 use pdv_store::backup::{self, ColumnType, INSERT_BATCH, Part, SCHEMA_VERSION};
 use pdv_store::{BackupRow, StoreError, TableSpec, Transaction, Value};
@@ -528,24 +528,6 @@ impl ArchiveReader {
     }
 }
 
-fn security_event(
-    vault: &Vault,
-    actor: &Actor,
-    action: &str,
-    details: serde_json::Value,
-) -> AuditRecord {
-    AuditRecord {
-        at_ms: vault.now_ms(),
-        actor: actor.name.clone(),
-        action: action.into(),
-        operation: None,
-        purpose: None,
-        subject: None,
-        outcome: Outcome::Done,
-        details: canonical_details(&details),
-    }
-}
-
 impl Vault {
     /// Writes a backup from one consistent snapshot: the data archive to `data`, the key archive
     /// to `keys`, either or both. Existing files are never overwritten. Audited.
@@ -605,15 +587,16 @@ impl Vault {
         let exported = self
             .store()
             .export(&tables, &mut |table, row| {
-                let mut result = Ok(());
-                if let Some(w) = data_out.as_mut().filter(|_| table.part.in_data()) {
-                    result = w.row(table, row.clone());
-                }
-                if result.is_ok()
-                    && let Some(w) = keys_out.as_mut().filter(|_| table.part.in_keys())
-                {
-                    result = w.row(table, row);
-                }
+                let to_data = data_out.as_mut().filter(|_| table.part.in_data());
+                let to_keys = keys_out.as_mut().filter(|_| table.part.in_keys());
+                // Only the tombstones go to both archives; every other row is moved, not copied.
+                let result = match (to_data, to_keys) {
+                    (Some(d), Some(k)) => {
+                        d.row(table, row.clone()).and_then(|()| k.row(table, row))
+                    }
+                    (Some(w), None) | (None, Some(w)) => w.row(table, row),
+                    (None, None) => Ok(()),
+                };
                 result.map_err(|e| {
                     let message = e.to_string();
                     write_error = Some(e);
@@ -635,10 +618,7 @@ impl Vault {
                 .map(|a| json!({ "rows": a.total_rows, "bytes": a.bytes }))
         };
         let tx = self.store().begin().await?;
-        let event = security_event(
-            self,
-            actor,
-            "backup.created",
+        let event = self.security_event(&actor.name, "backup.created", Outcome::Done,
             json!({ "created_at": created_at, "data": describe(&summary.data), "keys": describe(&summary.keys) }),
         );
         self.finish(tx, vec![event]).await?;
@@ -720,10 +700,10 @@ impl Vault {
         }
         let subjects_without_key = tx.subjects_without_key().await?;
 
-        let mut events_out = vec![security_event(
-            self,
-            actor,
+        let mut events_out = vec![self.security_event(
+            &actor.name,
             "backup.restored",
+            Outcome::Done,
             json!({
                 "data_archive_created_at": data_info.created_at,
                 "data_rows": data_info.total_rows,
@@ -739,10 +719,10 @@ impl Vault {
             events_out.push(AuditRecord {
                 operation: Some(Operation::Destruction),
                 subject: Some(*subject),
-                ..security_event(
-                    self,
-                    actor,
+                ..self.security_event(
+                    &actor.name,
                     "subject.destruction_reapplied",
+                    Outcome::Done,
                     json!({ "reason": "key_tombstone" }),
                 )
             });
@@ -790,10 +770,10 @@ impl Vault {
         let event = AuditRecord {
             operation: Some(Operation::Destruction),
             subject: Some(subject),
-            ..security_event(
-                self,
-                actor,
+            ..self.security_event(
+                &actor.name,
                 "subject.destroyed",
+                Outcome::Done,
                 json!({ "rows_deleted": rows_deleted, "method": "crypto_shredding" }),
             )
         };

@@ -346,30 +346,41 @@ impl Vault {
         }))
     }
 
-    fn journal_seal(&self, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
+    /// Encrypts a field of the journal or the outbox (`table`) under the journal key, bound to
+    /// its table, row and field.
+    pub(crate) fn journal_seal(&self, table: &str, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
         self.keyring().journal_key().encrypt_field(
             plain,
             &FieldAad {
-                table: AAD_TABLE,
+                table,
                 row_id: id.as_bytes(),
                 field,
             },
         )
     }
 
-    fn journal_open(&self, id: Uuid, field: &str, ct: &[u8]) -> ServiceResult<Vec<u8>> {
-        self.keyring()
+    /// Decrypts what [`Vault::journal_seal`] encrypted, as text.
+    pub(crate) fn journal_open(
+        &self,
+        table: &str,
+        id: Uuid,
+        field: &str,
+        ct: &[u8],
+    ) -> ServiceResult<String> {
+        let plain = self
+            .keyring()
             .journal_key()
             .decrypt_field(
                 ct,
                 &FieldAad {
-                    table: AAD_TABLE,
+                    table,
                     row_id: id.as_bytes(),
                     field,
                 },
             )
-            .map(|plain| plain.to_vec())
-            .map_err(|e| ServiceError::Integrity(format!("request {id}: {field}: {e}")))
+            .map_err(|e| ServiceError::Integrity(format!("{table} {id}: {field}: {e}")))?;
+        String::from_utf8(plain.to_vec())
+            .map_err(|_| ServiceError::Integrity(format!("{table} {id}: {field} is not UTF-8")))
     }
 
     fn journal_event(
@@ -610,7 +621,7 @@ impl Vault {
             due: deadline.due.to_string(),
             calendar,
             provisional: deadline.provisional(),
-            details_ct: self.journal_seal(id, "details", &plain),
+            details_ct: self.journal_seal(AAD_TABLE, id, "details", &plain),
         };
         let entry = RequestEntryRow {
             request: id,
@@ -749,8 +760,13 @@ impl Vault {
     }
 
     fn details(&self, state: &RequestState) -> ServiceResult<Details> {
-        let plain = self.journal_open(state.request.id, "details", &state.request.details_ct)?;
-        serde_json::from_slice(&plain)
+        let plain = self.journal_open(
+            AAD_TABLE,
+            state.request.id,
+            "details",
+            &state.request.details_ct,
+        )?;
+        serde_json::from_str(&plain)
             .map_err(|e| ServiceError::Integrity(format!("request details: {e}")))
     }
 
@@ -768,14 +784,12 @@ impl Vault {
         let mut views = Vec::with_capacity(entries.len());
         for e in entries {
             let text = match &e.details_ct {
-                Some(ct) => Some(
-                    String::from_utf8(self.journal_open(
-                        e.request,
-                        &format!("entry/{}", e.entry_no),
-                        ct,
-                    )?)
-                    .map_err(|_| ServiceError::Integrity("entry text is not UTF-8".into()))?,
-                ),
+                Some(ct) => Some(self.journal_open(
+                    AAD_TABLE,
+                    e.request,
+                    &format!("entry/{}", e.entry_no),
+                    ct,
+                )?),
                 None => None,
             };
             views.push(EntryView {
@@ -888,7 +902,12 @@ impl Vault {
             status: to.as_str().into(),
             due: due.clone(),
             details_ct: body.map(|b| {
-                self.journal_seal(state.request.id, &format!("entry/{entry_no}"), b.as_bytes())
+                self.journal_seal(
+                    AAD_TABLE,
+                    state.request.id,
+                    &format!("entry/{entry_no}"),
+                    b.as_bytes(),
+                )
             }),
         };
         tx.insert_request_entry(&entry).await?;

@@ -6,7 +6,6 @@
 //! the queue decrypts them for the integration and is audited.
 
 use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
-use pdv_crypto::FieldAad;
 use pdv_store::{OutboxRow, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -64,34 +63,6 @@ pub(crate) fn channel_for(address: &str) -> &'static str {
 }
 
 impl Vault {
-    fn outbox_seal(&self, id: Uuid, field: &str, plain: &str) -> Vec<u8> {
-        self.keyring().journal_key().encrypt_field(
-            plain.as_bytes(),
-            &FieldAad {
-                table: AAD_TABLE,
-                row_id: id.as_bytes(),
-                field,
-            },
-        )
-    }
-
-    fn outbox_open(&self, id: Uuid, field: &str, ct: &[u8]) -> ServiceResult<String> {
-        let plain = self
-            .keyring()
-            .journal_key()
-            .decrypt_field(
-                ct,
-                &FieldAad {
-                    table: AAD_TABLE,
-                    row_id: id.as_bytes(),
-                    field,
-                },
-            )
-            .map_err(|e| ServiceError::Integrity(format!("outbox {id}: {field}: {e}")))?;
-        String::from_utf8(plain.to_vec())
-            .map_err(|_| ServiceError::Integrity(format!("outbox {id}: {field} is not UTF-8")))
-    }
-
     /// Queues a message inside the caller's transaction; returns its id.
     pub(crate) async fn queue_message(
         &self,
@@ -108,8 +79,8 @@ impl Vault {
             request,
             kind: kind.into(),
             channel: channel_for(address).into(),
-            address_ct: self.outbox_seal(id, "address", address),
-            body_ct: self.outbox_seal(id, "body", body),
+            address_ct: self.journal_seal(AAD_TABLE, id, "address", address.as_bytes()),
+            body_ct: self.journal_seal(AAD_TABLE, id, "body", body.as_bytes()),
             status: "queued".into(),
             status_at_ms: self.now_ms(),
             note: None,
@@ -120,8 +91,8 @@ impl Vault {
 
     fn message_view(&self, m: OutboxRow, number: Option<String>) -> ServiceResult<MessageView> {
         Ok(MessageView {
-            address: self.outbox_open(m.id, "address", &m.address_ct)?,
-            body: self.outbox_open(m.id, "body", &m.body_ct)?,
+            address: self.journal_open(AAD_TABLE, m.id, "address", &m.address_ct)?,
+            body: self.journal_open(AAD_TABLE, m.id, "body", &m.body_ct)?,
             id: m.id,
             created_at: self.local_time(m.created_at_ms),
             request: number,
@@ -217,16 +188,12 @@ impl Vault {
                 message: format!("о сообщении {id} уже сообщено: {}", m.status),
             });
         }
-        let event = AuditRecord {
-            at_ms: self.now_ms(),
-            actor: actor.name.clone(),
-            action: format!("outbox.{}", report.status),
-            operation: None,
-            purpose: None,
-            subject: None,
-            outcome: Outcome::Done,
-            details: canonical_details(&json!({ "message": id, "kind": m.kind })),
-        };
+        let event = self.security_event(
+            &actor.name,
+            &format!("outbox.{}", report.status),
+            Outcome::Done,
+            json!({ "message": id, "kind": m.kind }),
+        );
         let updated = OutboxRow {
             status: report.status.clone(),
             status_at_ms: self.now_ms(),

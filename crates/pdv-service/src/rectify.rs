@@ -104,7 +104,21 @@ impl Vault {
             &[category.id.to_string()],
         )
         .await?;
+        // The scope check committed its own transaction; the subject or the record may have
+        // gone meanwhile, and a field must never be written to a record that is not there.
         let mut tx = self.store().begin().await?;
+        self.subject_row(&mut *tx, subject).await?;
+        let still_there = tx
+            .records(subject, Some(std::slice::from_ref(&row.category)))
+            .await?
+            .iter()
+            .any(|r| r.id == record);
+        if !still_there {
+            return Err(ServiceError::NotFound {
+                what: "запись",
+                id: record.to_string(),
+            });
+        }
         let key = self.data_key(&mut *tx, subject).await?;
         let mut superseded = serde_json::Map::new();
         for (name, value) in &values {

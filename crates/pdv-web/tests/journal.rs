@@ -378,6 +378,17 @@ async fn the_access_answer_gives_the_subject_their_data_and_the_law_s_list(backe
         "not_an_access_request",
         None,
     );
+
+    // Once the subject's data are destroyed, the answer says nothing is processed any more.
+    let id = pdv_core::SubjectId(sid.parse::<uuid::Uuid>().unwrap());
+    app.vault
+        .shred_subject(&pdv_service::Actor::new("test"), id)
+        .await
+        .unwrap();
+    let (status, answer) = app.get(&url(&known)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["processed"], false);
+    assert!(answer["data"].as_array().unwrap().is_empty());
     let (status, body) = app.get(&format!("{}?format=pdf", url(&known))).await;
     assert_problem(
         status,
