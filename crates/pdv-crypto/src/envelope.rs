@@ -33,6 +33,30 @@ impl DataKey {
         seal(&self.0, &aad.encode(), plaintext)
     }
 
+    /// Wraps a category key under this (subject) key. `subject` and `category` are bound into the
+    /// associated data, so a wrapped key moved to another subject or category does not unwrap.
+    /// Destroying the subject key therefore destroys every category key below it, and destroying
+    /// one category key destroys that category alone (ст. 21 152-ФЗ, crypto-shredding).
+    pub fn wrap_category_key(&self, key: &DataKey, subject: &[u8; 16], category: &str) -> Vec<u8> {
+        seal(&self.0, &category_aad(subject, category), key.as_bytes())
+    }
+
+    /// Unwraps a key written by [`DataKey::wrap_category_key`] for the same subject and category.
+    pub fn unwrap_category_key(
+        &self,
+        wrapped: &[u8],
+        subject: &[u8; 16],
+        category: &str,
+    ) -> Result<DataKey, CryptoError> {
+        let plain = open(&self.0, &category_aad(subject, category), wrapped)?;
+        if plain.len() != 32 {
+            return Err(CryptoError::Tampered);
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&plain);
+        Ok(DataKey::from_bytes(bytes))
+    }
+
     /// Decrypts a field written by [`DataKey::encrypt_field`] with the same `aad`.
     pub fn decrypt_field(
         &self,
@@ -47,6 +71,15 @@ impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DataKey(<redacted>)")
     }
+}
+
+fn category_aad(subject: &[u8; 16], category: &str) -> Vec<u8> {
+    [
+        b"pdv/category-key/v1".as_slice(),
+        subject,
+        category.as_bytes(),
+    ]
+    .concat()
 }
 
 /// Associated data binding a ciphertext to where it lives, so that a ciphertext copied to another
@@ -136,6 +169,37 @@ mod tests {
         assert_ne!(aad("ab", b"", "c").encode(), aad("a", b"", "bc").encode());
         assert_ne!(aad("a", b"b", "c").encode(), aad("ab", b"", "c").encode());
         assert_ne!(aad("", b"", "x").encode(), aad("x", b"", "").encode());
+    }
+
+    #[test]
+    fn category_keys_unwrap_only_under_their_subject_and_category() {
+        use aes_gcm::aead::rand_core::RngCore;
+        let fresh = || {
+            let mut b = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(&mut *b);
+            DataKey::from_bytes(b)
+        };
+        let (subject_key, category_key) = (fresh(), fresh());
+        let wrapped = subject_key.wrap_category_key(&category_key, &[1; 16], "contacts");
+        let back = subject_key
+            .unwrap_category_key(&wrapped, &[1; 16], "contacts")
+            .unwrap();
+        assert_eq!(back.as_bytes(), category_key.as_bytes());
+        assert!(
+            subject_key
+                .unwrap_category_key(&wrapped, &[2; 16], "contacts")
+                .is_err()
+        );
+        assert!(
+            subject_key
+                .unwrap_category_key(&wrapped, &[1; 16], "identity")
+                .is_err()
+        );
+        assert!(
+            fresh()
+                .unwrap_category_key(&wrapped, &[1; 16], "contacts")
+                .is_err()
+        );
     }
 
     #[test]

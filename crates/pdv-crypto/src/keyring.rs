@@ -27,6 +27,10 @@ const BACKUP_INFO: &[u8] = b"pdv/backup-mac/v1";
 /// operator's own record, kept on its own terms; it may name people the vault holds nothing
 /// else about, so it cannot use a subject's key.
 const JOURNAL_INFO: &[u8] = b"pdv/journal/v1";
+/// Encrypts destruction acts. An act names the subjects whose data it records as destroyed
+/// (Приказ РКН № 179), so it cannot live under their keys, which the destruction removes; it is
+/// a document of its own, kept three years and then destroyed in turn.
+const ACTS_INFO: &[u8] = b"pdv/acts/v1";
 
 /// Subkeys derived from the master key with HKDF-SHA256. Separate subkeys keep the wrapping key
 /// and the blind-index key independent, so neither use can leak anything about the other.
@@ -37,6 +41,7 @@ pub struct Keyring {
     seal: Zeroizing<[u8; 32]>,
     backup: Zeroizing<[u8; 32]>,
     journal: Zeroizing<[u8; 32]>,
+    acts: Zeroizing<[u8; 32]>,
 }
 
 impl Keyring {
@@ -54,6 +59,7 @@ impl Keyring {
             seal: expand(SEAL_INFO),
             backup: expand(BACKUP_INFO),
             journal: expand(JOURNAL_INFO),
+            acts: expand(ACTS_INFO),
         }
     }
 
@@ -149,6 +155,11 @@ impl Keyring {
     /// The key of the request journal's encrypted fields.
     pub fn journal_key(&self) -> DataKey {
         DataKey::from_bytes(self.journal.clone())
+    }
+
+    /// The key of destruction acts' encrypted bodies.
+    pub fn acts_key(&self) -> DataKey {
+        DataKey::from_bytes(self.acts.clone())
     }
 
     /// Starts the MAC of a backup archive; `part` (`data`, `keys`) separates the two kinds so

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +132,27 @@ pub static TABLES: &[TableSpec] = &[
         part: Part::Both,
     },
     TableSpec {
+        name: "category_keys",
+        columns: &[
+            col("subject_id", Bytes),
+            col("category", Text),
+            col("wrapped_key", Bytes),
+            col("created_at", Int),
+        ],
+        key: &["subject_id", "category"],
+        part: Part::Keys,
+    },
+    TableSpec {
+        name: "category_tombstones",
+        columns: &[
+            col("subject_id", Bytes),
+            col("category", Text),
+            col("destroyed_at", Int),
+        ],
+        key: &["subject_id", "category"],
+        part: Part::Both,
+    },
+    TableSpec {
         name: "subject_identifiers",
         columns: &[
             col("subject_id", Bytes),
@@ -150,6 +171,7 @@ pub static TABLES: &[TableSpec] = &[
             col("category", Text),
             col("source", Text),
             col("created_at", Int),
+            opt("scope", Text),
         ],
         key: &["subject_id", "record_id"],
         part: Part::Data,
@@ -265,6 +287,36 @@ pub static TABLES: &[TableSpec] = &[
             col("details_ct", Bytes),
         ],
         key: &["request_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "destruction_acts",
+        columns: &[
+            col("act_id", Bytes),
+            col("year", Int32),
+            col("seq", Int),
+            col("opened_at", Int),
+            col("trigger", Text),
+            col("header_ct", Bytes),
+            opt("closed_at", Int),
+            opt("entries", Int),
+            opt("sha256", Text),
+            opt("expires_on", Text),
+            opt("expired_at", Int),
+        ],
+        key: &["act_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "destruction_act_entries",
+        columns: &[
+            col("act_id", Bytes),
+            col("entry_no", Int),
+            col("subject_id", Bytes),
+            col("at", Int),
+            col("body_ct", Bytes),
+        ],
+        key: &["act_id", "entry_no"],
         part: Part::Data,
     },
     TableSpec {

@@ -209,6 +209,8 @@ pub async fn records_filter_by_category(store: &dyn Store) {
     let mut tx = store.begin().await.unwrap();
     for (n, cat) in [(1u8, "contacts"), (2, "order"), (3, "order")] {
         tx.insert_record(&RecordRow {
+            scope: None,
+            scope: None,
             subject: s,
             id: RecordId::from_bytes(id(n)),
             category: cat.into(),

@@ -217,7 +217,8 @@ pub trait Transaction: Send {
     ) -> StoreResult<()>;
     /// Deletes the subject's wrapped data key and every row holding its personal data
     /// (identifiers and their blind indexes, records, fields, consents, contracts, blocks,
-    /// retention anchors). The
+    /// retention anchors) and its category keys and category tombstones (the subject's own
+    /// tombstone covers them). The
     /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
     /// Records that the subject's key was destroyed; false when it already was.
@@ -226,12 +227,84 @@ pub trait Transaction: Send {
     async fn tombstone(&mut self, subject: SubjectId) -> StoreResult<Option<i64>>;
     /// Subjects still listed in `subjects` whose key was destroyed, in id order.
     async fn tombstoned_subjects(&mut self) -> StoreResult<Vec<SubjectId>>;
-    /// Deletes wrapped keys of subjects that are not in `subjects` or were destroyed; returns
-    /// how many.
+    /// Deletes wrapped keys (subject and category keys) of subjects that are not in `subjects`
+    /// or were destroyed; returns how many.
     async fn prune_keys(&mut self) -> StoreResult<u64>;
     /// Subjects that have neither a wrapped key nor a tombstone, in id order: their data cannot
     /// be read.
     async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>>;
+
+    // Category keys and the destruction of one category.
+
+    /// Subjects in id order after `after`, at most `limit`, with their kind; destroyed subjects
+    /// (tombstoned) are left out. For going over the whole store in batches.
+    async fn live_subjects(
+        &mut self,
+        after: Option<SubjectId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(SubjectId, String)>>;
+    async fn category_key(
+        &mut self,
+        subject: SubjectId,
+        category: &str,
+    ) -> StoreResult<Option<CategoryKeyRow>>;
+    /// Stores a category key; a second key for the same subject and category is a conflict.
+    async fn insert_category_key(&mut self, key: &CategoryKeyRow) -> StoreResult<()>;
+    /// Destroys one category of a subject: deletes its records with their fields and its
+    /// category key, and records (or moves forward) the category's tombstone at `at_ms`. Returns
+    /// how many rows were deleted.
+    async fn destroy_category(
+        &mut self,
+        subject: SubjectId,
+        category: &str,
+        at_ms: i64,
+    ) -> StoreResult<u64>;
+    /// Deletes one record and its fields; returns how many rows were deleted (0 when it is not
+    /// there).
+    async fn delete_record(&mut self, subject: SubjectId, record: RecordId) -> StoreResult<u64>;
+    /// The subject's destroyed categories and when each was destroyed, by category.
+    async fn category_tombstones(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, i64)>>;
+    /// After a restore: deletes every record (and its fields) of a destroyed category created at
+    /// or before the category's tombstone, and every category key of a destroyed category or of
+    /// a subject that is gone or tombstoned. Returns how many rows were deleted.
+    async fn purge_destroyed_categories(&mut self) -> StoreResult<u64>;
+
+    // Destruction acts. An act is written when opened, gains entries while open, and is closed
+    // once; when it expires its entries go and the row stays.
+
+    /// The next running number for acts opened in `year`.
+    async fn next_act_seq(&mut self, year: i16) -> StoreResult<u32>;
+    async fn insert_act(&mut self, act: &ActRow) -> StoreResult<()>;
+    /// Appends an entry to an open act; a second entry with the same number is a conflict.
+    async fn insert_act_entry(&mut self, entry: &ActEntryRow) -> StoreResult<()>;
+    /// How many entries the act has so far.
+    async fn act_entry_count(&mut self, act: uuid::Uuid) -> StoreResult<u32>;
+    async fn act(&mut self, id: uuid::Uuid) -> StoreResult<Option<ActRow>>;
+    async fn act_by_number(&mut self, year: i16, seq: u32) -> StoreResult<Option<ActRow>>;
+    /// Acts by number after `after` (year, seq), at most `limit`; with `open_only`, only acts not
+    /// yet closed.
+    async fn acts(
+        &mut self,
+        after: Option<(i16, u32)>,
+        limit: u32,
+        open_only: bool,
+    ) -> StoreResult<Vec<ActRow>>;
+    /// The act's entries in order.
+    async fn act_entries(&mut self, act: uuid::Uuid) -> StoreResult<Vec<ActEntryRow>>;
+    /// Closes an open act; false when it does not exist or is already closed.
+    async fn close_act(
+        &mut self,
+        act: uuid::Uuid,
+        closed_at_ms: i64,
+        entries: u32,
+        sha256: &str,
+        expires_on: &str,
+    ) -> StoreResult<bool>;
+    /// Closed acts whose `expires_on` is on or before `day` (`YYYY-MM-DD`) and that have not
+    /// expired yet, by number.
+    async fn expiring_acts(&mut self, day: &str) -> StoreResult<Vec<ActRow>>;
+    /// Destroys an expired act's entries and marks it expired; returns how many entries went.
+    async fn expire_act(&mut self, act: uuid::Uuid, at_ms: i64) -> StoreResult<u64>;
 
     // The request journal: append-only. A request row is written once; its history grows by
     // entries, numbered from 1 per request.

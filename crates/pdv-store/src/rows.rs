@@ -48,6 +48,8 @@ pub struct RecordRow {
     /// `subject`, `third_party` or `automatic`.
     pub source: String,
     pub created_at_ms: i64,
+    /// The order or claim the record belongs to, when a retention rule counts per order.
+    pub scope: Option<String>,
     pub fields: Vec<FieldRow>,
 }
 
@@ -264,4 +266,60 @@ pub struct AnchorRow {
     /// `YYYY-MM-DD`, the operator's civil date.
     pub occurred_on: String,
     pub recorded_at_ms: i64,
+}
+
+/// One category's key of one subject, wrapped under the subject's data key. Part of the key
+/// store: deleting it destroys that category's data wherever its ciphertext survives.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CategoryKeyRow {
+    pub subject: SubjectId,
+    pub category: String,
+    pub wrapped: Vec<u8>,
+    pub created_at_ms: i64,
+}
+
+impl std::fmt::Debug for CategoryKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CategoryKeyRow")
+            .field("subject", &self.subject)
+            .field("category", &self.category)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A destruction act (Приказ РКН № 179) as stored. `header_ct` (operator, system, signatories,
+/// method, reason) is ciphertext under the acts key; the act is open while `closed_at_ms` is
+/// `None`, and its entries are added only then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActRow {
+    pub id: uuid::Uuid,
+    /// The year and the running number in it: the act's number `YYYY-NNNNNN`.
+    pub year: i16,
+    pub seq: u32,
+    pub opened_at_ms: i64,
+    /// `retention` (a run of the retention rules), `manual` (a destruction ordered by staff).
+    pub trigger: String,
+    pub header_ct: Vec<u8>,
+    pub closed_at_ms: Option<i64>,
+    /// How many entries the closed act holds.
+    pub entries: Option<u32>,
+    /// SHA-256 (hex) of the closed act's canonical text, also written to the audit chain.
+    pub sha256: Option<String>,
+    /// `YYYY-MM-DD`: the act is kept until this day (three years after the destruction).
+    pub expires_on: Option<String>,
+    /// When the expired act's entries were destroyed.
+    pub expired_at_ms: Option<i64>,
+}
+
+/// One subject's destruction within an act: who (identification captured at destruction time,
+/// since the destroyed data can no longer tell), which categories, why, when; ciphertext under
+/// the acts key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActEntryRow {
+    pub act: uuid::Uuid,
+    /// Numbered from 1 within the act.
+    pub entry_no: u32,
+    pub subject: SubjectId,
+    pub at_ms: i64,
+    pub body_ct: Vec<u8>,
 }
