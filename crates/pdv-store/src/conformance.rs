@@ -210,7 +210,6 @@ pub async fn records_filter_by_category(store: &dyn Store) {
     for (n, cat) in [(1u8, "contacts"), (2, "order"), (3, "order")] {
         tx.insert_record(&RecordRow {
             scope: None,
-            scope: None,
             subject: s,
             id: RecordId::from_bytes(id(n)),
             category: cat.into(),
@@ -683,6 +682,7 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     .await
     .unwrap();
     tx.insert_record(&RecordRow {
+        scope: None,
         subject: a,
         id: RecordId::from_bytes(id(3)),
         category: "contacts".into(),
