@@ -198,7 +198,7 @@ async fn scenario(backend: Backend) {
     assert!(text(&again).contains("уже существует"), "{}", text(&again));
 
     vault
-        .shred_subject(&Actor::new("test"), gone)
+        .shred_subject(&Actor::new("test"), gone, "тест")
         .await
         .unwrap();
     assert_destroyed(&vault, gone, "after destruction").await;

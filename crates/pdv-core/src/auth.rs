@@ -127,6 +127,12 @@ impl Role {
             // The mail or SMS integration delivers answers and notices; the responsible person
             // can look at what waits.
             P::ManageOutbox => matches!(self, R::ResponsiblePerson | R::Integration),
+            // Acts name the subjects whose data were destroyed: the responsible person who signs
+            // them and the auditor who checks them; the plan shows the same people's future.
+            P::ViewActs => matches!(self, R::ResponsiblePerson | R::Auditor),
+            // Destruction is irreversible: only the responsible person orders a run by hand (the
+            // scheduler inside `pdv serve` and `pdv retention run` act for the operator).
+            P::RunRetention => self == R::ResponsiblePerson,
             P::OwnSession => true,
         }
     }
@@ -169,12 +175,16 @@ pub enum Permission {
     WorkRequests,
     /// Reading the outbox and reporting deliveries.
     ManageOutbox,
+    /// Reading destruction acts (Приказ РКН № 179) and the retention plan.
+    ViewActs,
+    /// Running the retention rules: destroying what is due, with an act.
+    RunRetention,
     /// Looking at and ending one's own session.
     OwnSession,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 22] = [
         Permission::CreateSubject,
         Permission::FindSubjects,
         Permission::ViewSubject,
@@ -194,6 +204,8 @@ impl Permission {
         Permission::ViewRequests,
         Permission::WorkRequests,
         Permission::ManageOutbox,
+        Permission::ViewActs,
+        Permission::RunRetention,
         Permission::OwnSession,
     ];
 
@@ -218,6 +230,8 @@ impl Permission {
             Permission::ViewRequests => "view_requests",
             Permission::WorkRequests => "work_requests",
             Permission::ManageOutbox => "manage_outbox",
+            Permission::ViewActs => "view_acts",
+            Permission::RunRetention => "run_retention",
             Permission::OwnSession => "own_session",
         }
     }

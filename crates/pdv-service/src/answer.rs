@@ -15,7 +15,6 @@ use pdv_core::Operation;
 use pdv_core::audit::{AuditRecord, Outcome, canonical_details};
 use pdv_core::policy::{AnchorEvent, Period, Policy, RetentionAction};
 use pdv_core::request::{RequestKind, RequestNumber};
-use pdv_crypto::FieldAad;
 use serde::Serialize;
 use serde_json::json;
 
@@ -170,23 +169,8 @@ impl Vault {
                         consented.extend(c.purposes);
                     }
                 }
-                let key = self.data_key(&mut *tx, subject).await?;
-                for record in tx.records(subject, None).await? {
-                    let mut fields = BTreeMap::new();
-                    for f in record.fields {
-                        let field = format!("{}.{}", record.category, f.field);
-                        let plain = key
-                            .decrypt_field(
-                                &f.value_ct,
-                                &FieldAad {
-                                    table: "pd_fields",
-                                    row_id: record.id.as_bytes(),
-                                    field: &field,
-                                },
-                            )
-                            .map_err(|e| ServiceError::Integrity(format!("{field}: {e}")))?;
-                        fields.insert(f.field, String::from_utf8_lossy(&plain).into_owned());
-                    }
+                for record in self.open_records(&mut *tx, subject, None).await? {
+                    let fields = record.fields;
                     let title = p
                         .categories
                         .iter()

@@ -136,7 +136,13 @@ pub struct ShredReport {
     pub subject: SubjectId,
     /// Rows deleted: the wrapped key and every row of the subject's personal data.
     pub rows_deleted: u64,
+    /// The number of the destruction act that confirms it.
+    pub act: String,
 }
+
+/// The tables of destroyed keys: merged into what the store already knows on a restore, never
+/// replaced, so that a destruction made after the backup stays in force.
+const TOMBSTONES: &[&str] = &["key_tombstones", "category_tombstones"];
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> ServiceError {
     ServiceError::Io(format!("{what} {}: {e}", path.display()))
@@ -676,15 +682,16 @@ impl Vault {
                 ArchiveKind::Data,
                 data_header,
                 &mut *tx,
-                &["key_tombstones"],
+                TOMBSTONES,
             )
             .await?;
         let keys_info = match keys_reader {
             Some((reader, header)) => {
+                tx.clear_table("category_keys").await?;
                 tx.clear_table("subject_keys").await?;
                 Some(
                     reader
-                        .load(ArchiveKind::Keys, header, &mut *tx, &["key_tombstones"])
+                        .load(ArchiveKind::Keys, header, &mut *tx, TOMBSTONES)
                         .await?,
                 )
             }
@@ -692,6 +699,9 @@ impl Vault {
         };
 
         let keys_pruned = tx.prune_keys().await?;
+        // A category destroyed after the backup was taken stays destroyed: its records from the
+        // archive go again, and so does any key the archive still held for it.
+        let category_rows_purged = tx.purge_destroyed_categories().await?;
         let mut reapplied = Vec::new();
         for subject in tx.tombstoned_subjects().await? {
             if tx.purge_subject(subject).await? > 0 {
@@ -711,6 +721,7 @@ impl Vault {
                 "replaced": { "events": events, "head": old_head.as_ref().map(|(_, h)| h) },
                 "destructions_reapplied": reapplied.len(),
                 "keys_pruned": keys_pruned,
+                "category_rows_purged": category_rows_purged,
                 "subjects_without_key": subjects_without_key.len(),
                 "sessions_ended": sessions_ended,
             }),
@@ -743,30 +754,70 @@ impl Vault {
 
     /// Destroys a subject's personal data by crypto-shredding: deletes its wrapped data key and
     /// every row of its data, and leaves a tombstone so that no restore brings them back. The
-    /// subject's id and the audit trail stay. Audited as destruction (ст. 3 п. 8 152-ФЗ).
-    ///
-    /// This is the primitive the retention runner and destruction acts build on; by itself it
-    /// writes no act.
+    /// subject's id and the audit trail stay. Audited as destruction (ст. 3 п. 8 152-ФЗ), and
+    /// confirmed by an act of its own (Приказ РКН № 179), closed in the same transaction.
     pub async fn shred_subject(
         &self,
         actor: &Actor,
         subject: SubjectId,
+        reason: &str,
     ) -> ServiceResult<ShredReport> {
         let mut tx = self.store().begin().await?;
-        if tx.subject(subject).await?.is_none() {
+        let Some(row) = tx.subject(subject).await? else {
             return Err(ServiceError::NotFound {
                 what: "субъект",
                 id: subject.to_string(),
             });
-        }
+        };
         if let Some(at_ms) = tx.tombstone(subject).await? {
             return Err(ServiceError::Destroyed {
                 id: subject.to_string(),
                 at: self.local_time(at_ms),
             });
         }
+        let (full_name, identifiers) = self.identification(&mut *tx, subject).await?;
+        let policy = &self.policy().policy;
+        let mut categories = Vec::new();
+        let mut processors = std::collections::BTreeSet::new();
+        for (category, n) in tx.record_counts(subject).await? {
+            for p in &policy.processors {
+                if p.categories.iter().any(|c| c.as_str() == category) {
+                    processors.insert(p.name.clone());
+                }
+            }
+            categories.push(crate::acts::DestroyedCategory {
+                title: policy
+                    .category(&category)
+                    .map_or_else(|| category.clone(), |c| c.title.clone()),
+                id: category,
+                records: u32::try_from(n).unwrap_or(u32::MAX),
+            });
+        }
         let rows_deleted = tx.purge_subject(subject).await?;
-        tx.insert_tombstone(subject, self.now_ms()).await?;
+        let now = self.now_ms();
+        tx.insert_tombstone(subject, now).await?;
+        let mut act = self
+            .open_act(&mut *tx, "manual", &format!("решение оператора: {reason}"))
+            .await?;
+        self.add_act_entry(
+            &mut *tx,
+            &mut act,
+            crate::acts::ActEntry {
+                entry_no: 0,
+                subject,
+                subject_kind: row.kind,
+                full_name,
+                identifiers,
+                categories,
+                whole_subject: true,
+                reasons: vec![reason.to_string()],
+                processors: processors.into_iter().collect(),
+                requests: Vec::new(),
+                destroyed_at: self.local_time(now),
+            },
+        )
+        .await?;
+        let number = act.number.to_string();
         let event = AuditRecord {
             operation: Some(Operation::Destruction),
             subject: Some(subject),
@@ -774,13 +825,19 @@ impl Vault {
                 &actor.name,
                 "subject.destroyed",
                 Outcome::Done,
-                json!({ "rows_deleted": rows_deleted, "method": "crypto_shredding" }),
+                json!({ "rows_deleted": rows_deleted, "method": "crypto_shredding", "act": number }),
             )
         };
-        self.finish(tx, vec![event]).await?;
+        let closed = self
+            .close_act(&mut *tx, &actor.name, act.id)
+            .await?
+            .map(|(_, e)| e);
+        self.finish(tx, std::iter::once(event).chain(closed).collect())
+            .await?;
         Ok(ShredReport {
             subject,
             rows_deleted,
+            act: number,
         })
     }
 }

@@ -272,6 +272,7 @@ impl Vault {
                         purpose: purpose.id.to_string(),
                         fields,
                         source: Some(source.as_str().to_string()),
+                        scope: None,
                     },
                 )
                 .await?;

@@ -7,6 +7,7 @@
 //! only to answer a request whose purpose was allowed.
 
 mod access;
+pub mod acts;
 mod anchors;
 mod answer;
 mod audit_log;
@@ -15,6 +16,7 @@ mod clock;
 mod demo;
 mod error;
 mod journal;
+mod keys;
 mod monitoring;
 mod outbox;
 mod rectify;

@@ -119,7 +119,7 @@ impl Vault {
                 id: record.to_string(),
             });
         }
-        let key = self.data_key(&mut *tx, subject).await?;
+        let key = self.writing_key(&mut *tx, subject, &row.category).await?;
         let mut superseded = serde_json::Map::new();
         for (name, value) in &values {
             let field = format!("{}.{name}", category.id);

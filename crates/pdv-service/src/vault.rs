@@ -1,7 +1,7 @@
 //! `Vault`: the service object that runs every use case against a store, under a policy, with
 //! the operator's keys.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use pdv_core::access::{self, AccessQuery, SubjectFacts};
@@ -20,6 +20,8 @@ use uuid::Uuid;
 use crate::access::AuthSettings;
 use crate::clock::Clock;
 use crate::error::{Problem, ServiceError, ServiceResult};
+use crate::acts::ActSettings;
+use crate::keys::field_aad;
 use crate::views::*;
 
 /// Metadata keys the service keeps in the store.
@@ -54,6 +56,8 @@ pub struct Vault {
     auth: AuthSettings,
     /// Working days for the request journal's deadlines.
     calendar: Arc<WorkCalendar>,
+    /// What destruction acts say of the operator's side: the system's name, who signs.
+    acts: Arc<ActSettings>,
 }
 
 impl Vault {
@@ -95,6 +99,7 @@ impl Vault {
             clock,
             auth: AuthSettings::default(),
             calendar: Arc::new(WorkCalendar::embedded()),
+            acts: Arc::new(ActSettings::default()),
         };
         if first_use {
             // The first event of every database: from now on an empty log means a wiped log.
@@ -121,6 +126,15 @@ impl Vault {
     }
 
     /// Replaces the production calendar (the operator loaded newer years from files).
+    pub fn with_act_settings(mut self, acts: ActSettings) -> Vault {
+        self.acts = Arc::new(acts);
+        self
+    }
+
+    pub(crate) fn act_settings(&self) -> &ActSettings {
+        &self.acts
+    }
+
     pub fn with_calendar(mut self, calendar: WorkCalendar) -> Vault {
         self.calendar = Arc::new(calendar);
         self
@@ -622,21 +636,18 @@ impl Vault {
             );
             return self.deny(tx, event, ServiceError::Denied(denial)).await;
         }
-        let key = self.data_key(&mut *tx, subject_id).await?;
+        let key = self
+            .writing_key(&mut *tx, subject_id, category.id.as_str())
+            .await?;
         let id = RecordId(Self::new_id());
         let now = self.clock.now();
         let fields = values
             .iter()
             .map(|(name, v)| {
                 let field = format!("{}.{name}", category.id);
-                let aad = FieldAad {
-                    table: "pd_fields",
-                    row_id: id.as_bytes(),
-                    field: &field,
-                };
                 FieldRow {
                     field: name.clone(),
-                    value_ct: key.encrypt_field(v.as_bytes(), &aad),
+                    value_ct: key.encrypt_field(v.as_bytes(), &field_aad(id.as_bytes(), &field)),
                 }
             })
             .collect();
@@ -646,6 +657,7 @@ impl Vault {
             category: category.id.to_string(),
             source: source.as_str().into(),
             created_at_ms: now.as_millisecond(),
+            scope: input.scope.clone(),
             fields,
         })
         .await?;
@@ -708,34 +720,9 @@ impl Vault {
         // A key limited to some categories gets only those, whatever else the purpose allows.
         let mut grant = grant;
         grant.categories = actor.scope.narrow(grant.categories);
-        let key = self.data_key(&mut *tx, subject_id).await?;
-        let rows = tx.records(subject_id, Some(&grant.categories)).await?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut fields = BTreeMap::new();
-            for f in row.fields {
-                let field = format!("{}.{}", row.category, f.field);
-                let aad = FieldAad {
-                    table: "pd_fields",
-                    row_id: row.id.as_bytes(),
-                    field: &field,
-                };
-                let plain = key.decrypt_field(&f.value_ct, &aad).map_err(|e| {
-                    ServiceError::Integrity(format!("record {} field {field}: {e}", row.id))
-                })?;
-                let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-                    ServiceError::Integrity(format!("record {} field {field} is not UTF-8", row.id))
-                })?;
-                fields.insert(f.field, text);
-            }
-            records.push(RecordView {
-                id: row.id,
-                category: row.category,
-                source: row.source,
-                created_at: ms_to_ts(row.created_at_ms),
-                fields,
-            });
-        }
+        let records = self
+            .open_records(&mut *tx, subject_id, Some(&grant.categories))
+            .await?;
         let ids: Vec<RecordId> = records.iter().map(|r| r.id).collect();
         let event = self.record(actor, "data.read", Operation::Extraction, Some(&query.purpose), Some(subject_id), Outcome::Done, json!({ "categories": grant.categories, "records": ids, "basis": grant.basis.as_str() }));
         self.finish(tx, vec![event]).await?;

@@ -90,6 +90,10 @@ pub struct NewRecord {
     /// `subject` (default), `third_party` or `automatic`.
     #[serde(default)]
     pub source: Option<String>,
+    /// The order or claim the data belong to (the operator's reference), when a retention rule
+    /// counts per order: e.g. the recipient's address is kept three years after *that* order.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -257,6 +261,9 @@ pub struct RecordView {
     pub source: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
+    /// The order or claim the record belongs to, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub fields: BTreeMap<String, String>,
 }
 

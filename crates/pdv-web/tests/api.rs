@@ -319,7 +319,7 @@ async fn a_destroyed_subject_answers_410_everywhere(backend: Backend) {
     }
     let id = pdv_core::SubjectId(gone.parse::<uuid::Uuid>().unwrap());
     app.vault
-        .shred_subject(&pdv_service::Actor::new("test"), id)
+        .shred_subject(&pdv_service::Actor::new("test"), id, "тест")
         .await
         .unwrap();
     for (status, body) in [

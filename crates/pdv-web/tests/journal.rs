@@ -382,7 +382,7 @@ async fn the_access_answer_gives_the_subject_their_data_and_the_law_s_list(backe
     // Once the subject's data are destroyed, the answer says nothing is processed any more.
     let id = pdv_core::SubjectId(sid.parse::<uuid::Uuid>().unwrap());
     app.vault
-        .shred_subject(&pdv_service::Actor::new("test"), id)
+        .shred_subject(&pdv_service::Actor::new("test"), id, "тест")
         .await
         .unwrap();
     let (status, answer) = app.get(&url(&known)).await;
