@@ -105,6 +105,14 @@ knobs! {
         "сколько неудачных входов подряд допускается с одного адреса, прежде чем действует поминутный предел (от 1 до 10000)";
     TRUSTED_PROXIES: "limits.trusted_proxies", "PDV_TRUSTED_PROXIES", None, Some("127.0.0.0/8, ::1"),
         "обратные прокси, чьему заголовку X-Forwarded-For верить при определении адреса клиента: адреса и сети через запятую (в файле — массив строк)";
+    RETENTION_INTERVAL: "retention.interval_mins", "PDV_RETENTION_INTERVAL_MINS", None, Some("60"),
+        "как часто `pdv serve` выполняет правила хранения (уничтожает то, чей срок истёк, с актом), в минутах; 0 — не выполнять (тогда запускайте `pdv retention run` по расписанию); от 0 до 10080";
+    RETENTION_BATCH: "retention.batch", "PDV_RETENTION_BATCH", None, Some("500"),
+        "сколько субъектов обрабатывается в одной транзакции при выполнении правил хранения (от 1 до 100000)";
+    ACTS_SYSTEM: "acts.system", "PDV_ACTS_SYSTEM", None, Some("pdvault"),
+        "наименование информационной системы персональных данных для актов об уничтожении (Приказ РКН № 179)";
+    ACTS_SIGNATORIES: "acts.signatories", "PDV_ACTS_SIGNATORIES", None, None,
+        "лица, уничтожающие персональные данные и подписывающие акты: «ФИО, должность» (в файле — массив строк, в переменной — через точку с запятой)";
     DEMO: "demo.enabled", "PDV_DEMO", Some("--demo"), Some("false"),
         "демонстрационный режим `pdv serve`: создать ключ, загрузить демо-данные и учётные записи";
     DEMO_CREDENTIALS: "demo.credentials_file", "PDV_DEMO_CREDENTIALS", Some("--demo-credentials"), Some("pdvault-demo.env"),
@@ -203,6 +211,10 @@ pub(crate) struct Config {
     pub login_per_minute: Setting<u64>,
     pub login_burst: Setting<u64>,
     pub trusted_proxies: Setting<ProxyList>,
+    pub retention_interval_mins: Setting<u64>,
+    pub retention_batch: Setting<u64>,
+    pub acts_system: Setting<String>,
+    pub acts_signatories: Option<Setting<SignatoryList>>,
     pub demo: Setting<bool>,
     pub demo_credentials: Setting<PathBuf>,
 }
@@ -250,7 +262,51 @@ struct FileConfig {
     #[serde(default)]
     limits: LimitsSection,
     #[serde(default)]
+    retention: RetentionSection,
+    #[serde(default)]
+    acts: ActsSection,
+    #[serde(default)]
     demo: DemoSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionSection {
+    interval_mins: Option<Spanned<u64>>,
+    batch: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActsSection {
+    system: Option<Spanned<String>>,
+    signatories: Option<Spanned<SignatoryList>>,
+}
+
+/// The people who sign destruction acts, each «ФИО, должность»: a TOML array of strings, or one
+/// string in a variable with the people separated by semicolons (names and positions may hold
+/// commas only after the first one, which separates the two).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SignatoryList(pub Vec<String>);
+
+impl SignatoryList {
+    fn signatories(&self) -> Result<Vec<pdv_service::acts::Signatory>, String> {
+        self.0
+            .iter()
+            .map(|entry| match entry.split_once(',') {
+                Some((name, position)) if !name.trim().is_empty() && !position.trim().is_empty() => {
+                    Ok(pdv_service::acts::Signatory {
+                        name: name.trim().to_string(),
+                        position: position.trim().to_string(),
+                    })
+                }
+                _ => Err(format!(
+                    "«{entry}»: ожидается «ФИО, должность», например «Иванова Анна Сергеевна, ответственный за обработку ПДн»"
+                )),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,6 +456,26 @@ impl KnobValue for ProxyList {
     fn parse_text(text: &str) -> Result<ProxyList, String> {
         Ok(ProxyList(
             text.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ))
+    }
+    fn to_toml(&self) -> String {
+        toml::Value::Array(
+            self.0
+                .iter()
+                .map(|s| toml::Value::String(s.clone()))
+                .collect(),
+        )
+        .to_string()
+    }
+}
+
+impl KnobValue for SignatoryList {
+    fn parse_text(text: &str) -> Result<SignatoryList, String> {
+        Ok(SignatoryList(
+            text.split(';')
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
@@ -658,6 +734,14 @@ impl Config {
             login_per_minute: r.pick_or(LOGIN_RATE, None, parsed.limits.login_per_minute),
             login_burst: r.pick_or(LOGIN_BURST, None, parsed.limits.login_burst),
             trusted_proxies: r.pick_or(TRUSTED_PROXIES, None, parsed.limits.trusted_proxies),
+            retention_interval_mins: r.pick_or(
+                RETENTION_INTERVAL,
+                None,
+                parsed.retention.interval_mins,
+            ),
+            retention_batch: r.pick_or(RETENTION_BATCH, None, parsed.retention.batch),
+            acts_system: r.pick_or(ACTS_SYSTEM, None, parsed.acts.system),
+            acts_signatories: r.pick(ACTS_SIGNATORIES, None, parsed.acts.signatories),
             demo: r.pick_or(DEMO, flags.demo, parsed.demo.enabled),
             demo_credentials: r.pick_or(
                 DEMO_CREDENTIALS,
@@ -731,6 +815,30 @@ impl Config {
         r.check(TRUSTED_PROXIES, &config.trusted_proxies, |list| {
             list.networks().map(|_| ())
         });
+        r.range(
+            RETENTION_INTERVAL,
+            &config.retention_interval_mins,
+            0,
+            10_080,
+            "минут",
+        );
+        r.range(
+            RETENTION_BATCH,
+            &config.retention_batch,
+            1,
+            100_000,
+            "субъектов",
+        );
+        r.check(ACTS_SYSTEM, &config.acts_system, |s| {
+            if s.trim().is_empty() {
+                Err("наименование не может быть пустым".into())
+            } else {
+                Ok(())
+            }
+        });
+        if let Some(list) = &config.acts_signatories {
+            r.check(ACTS_SIGNATORIES, list, |l| l.signatories().map(|_| ()));
+        }
         r.check(DEMO_CREDENTIALS, &config.demo_credentials, |p| {
             non_empty_path(p)
         });
@@ -774,6 +882,29 @@ impl Config {
             },
             ..AuthSettings::default()
         }
+    }
+
+    /// What destruction acts say of the operator's side (checked on load).
+    pub(crate) fn act_settings(&self) -> pdv_service::acts::ActSettings {
+        pdv_service::acts::ActSettings {
+            system: self.acts_system.value.clone(),
+            signatories: self
+                .acts_signatories
+                .as_ref()
+                .and_then(|s| s.value.signatories().ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// How often `pdv serve` runs the retention rules; `None` when it does not.
+    pub(crate) fn retention_interval(&self) -> Option<Duration> {
+        (self.retention_interval_mins.value > 0)
+            .then(|| Duration::from_secs(self.retention_interval_mins.value * 60))
+    }
+
+    /// Subjects per transaction in a retention run (checked on load).
+    pub(crate) fn retention_batch(&self) -> u32 {
+        u32::try_from(self.retention_batch.value).unwrap_or(u32::MAX)
     }
 
     /// The production calendar files to load, in order; none when unset.
@@ -887,6 +1018,13 @@ impl Config {
             (LOGIN_RATE, row(&self.login_per_minute)),
             (LOGIN_BURST, row(&self.login_burst)),
             (TRUSTED_PROXIES, row(&self.trusted_proxies)),
+            (RETENTION_INTERVAL, row(&self.retention_interval_mins)),
+            (RETENTION_BATCH, row(&self.retention_batch)),
+            (ACTS_SYSTEM, row(&self.acts_system)),
+            (
+                ACTS_SIGNATORIES,
+                self.acts_signatories.as_ref().and_then(row),
+            ),
             (DEMO, row(&self.demo)),
             (DEMO_CREDENTIALS, row(&self.demo_credentials)),
         ]

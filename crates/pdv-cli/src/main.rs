@@ -22,6 +22,7 @@ use pdv_store_sqlite::SqliteStore;
 use pdv_web::tls::TlsConfig;
 
 mod accounts;
+mod acts;
 mod backup;
 mod config;
 mod deadline;
@@ -77,7 +78,10 @@ enum Command {
     /// The request journal: what is due or overdue, and an export of the journal as CSV.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
-    /// Retention: what the rules will do to whom and why (`plan`).
+    /// Destruction acts (Приказ РКН № 179): list, show, print as HTML.
+    #[command(subcommand)]
+    Acts(acts::ActsCommand),
+    /// Retention: what the rules will do to whom and why (`plan`), and doing it (`run`).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
     /// Write a backup: the data archive and, to a separate file, the key archive.
@@ -263,6 +267,7 @@ impl Cli {
             Command::Backup(cmd) => Some(&cmd.common),
             Command::Requests(cmd) => Some(cmd.common()),
             Command::Retention(cmd) => Some(cmd.common()),
+            Command::Acts(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
             Command::Users(cmd) => Some(match cmd {
@@ -416,6 +421,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => backup::backup(cmd, config).await,
         Command::Requests(cmd) => requests::run(cmd, config).await,
         Command::Retention(cmd) => retention::run(cmd, config).await,
+        Command::Acts(cmd) => acts::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the
@@ -599,7 +605,8 @@ async fn open_vault_with(
         Vault::open(store, Arc::new(policy), &key, Arc::new(SystemClock))
             .await?
             .with_auth_settings(config.auth_settings())
-            .with_calendar(calendar),
+            .with_calendar(calendar)
+            .with_act_settings(config.act_settings()),
     )
 }
 
@@ -729,13 +736,54 @@ async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
         redacted(&config.database_url.value)
     );
     let settings = config.web_settings();
-    match &tls {
+    // The retention scheduler. Stopping it at shutdown at any point is safe: a run loses at most
+    // the batch in flight, which rolls back whole, and the next run finishes the job.
+    let scheduler = config.retention_interval().map(|every| {
+        tokio::spawn(retention_scheduler(
+            vault.clone(),
+            every,
+            config.retention_batch(),
+        ))
+    });
+    let served = match &tls {
         Some(tls) => pdv_web::serve_tls(listener, tls, vault, &settings, shutdown_signal()).await,
         None => pdv_web::serve_with(listener, vault, &settings, shutdown_signal()).await,
+    };
+    if let Some(task) = scheduler {
+        task.abort();
     }
-    .context("сервер остановился с ошибкой")?;
+    served.context("сервер остановился с ошибкой")?;
     eprintln!("pdvault остановлен");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the retention rules shortly after the start and then every `every`. A failed run is
+/// logged and retried at the next tick: the server keeps serving.
+async fn retention_scheduler(vault: Arc<Vault>, every: Duration, batch: u32) {
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(5), every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match vault
+            .retention_run("retention scheduler", batch, &mut |_| {})
+            .await
+        {
+            Ok(r) => tracing::info!(
+                subjects_checked = r.subjects_checked,
+                subjects_destroyed = r.subjects_destroyed,
+                categories_destroyed = r.categories_destroyed,
+                records_destroyed = r.records_destroyed,
+                held = r.held,
+                problems = r.problems.len(),
+                acts = ?r.acts,
+                "retention run finished"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "retention run failed; retrying at the next interval")
+            }
+        }
+    }
 }
 
 /// `pdv config check`: everything `pdv serve` reads before it starts, without starting. The

@@ -1,6 +1,7 @@
 //! `pdv retention plan`: what the retention rules will do to whom and why, on a given day,
-//! without changing anything.
+//! without changing anything; `pdv retention run`: do what is due today, with an act.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -14,14 +15,31 @@ use crate::{Common, open_vault};
 pub enum RetentionCommand {
     /// Show the retention plan: for every record, the governing rule, the expiry and the action.
     Plan(PlanArgs),
+    /// Carry out what is due today: destroy data whose period ended, with a destruction act.
+    /// Safe to interrupt and to rerun.
+    Run(RunArgs),
 }
 
 impl RetentionCommand {
     pub fn common(&self) -> &Common {
         match self {
             RetentionCommand::Plan(p) => &p.common,
+            RetentionCommand::Run(r) => &r.common,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Subjects per transaction [default: retention.batch of the configuration].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// Print the summary as JSON (the default when stdout is not a terminal is text without a
+    /// progress bar).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -48,7 +66,10 @@ fn action(a: RetentionAction) -> &'static str {
 }
 
 pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let RetentionCommand::Plan(args) = cmd;
+    let args = match cmd {
+        RetentionCommand::Plan(args) => args,
+        RetentionCommand::Run(args) => return execute(args, config).await,
+    };
     let vault = open_vault(config, false).await?;
     let zone = jiff::tz::TimeZone::get(&vault.policy().policy.operator.time_zone)
         .unwrap_or(jiff::tz::TimeZone::UTC);
@@ -112,4 +133,71 @@ pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitC
         report.held
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn execute(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let batch = args.batch.unwrap_or_else(|| config.retention_batch());
+    if batch == 0 {
+        anyhow::bail!("--batch: нужно не меньше 1 субъекта в пачке");
+    }
+    let vault = open_vault(config, false).await?;
+    let total = vault.store().counts().await?.subjects;
+    // A progress bar only for a person watching; a scheduler's log gets the summary alone.
+    let bar = std::io::stderr().is_terminal() && !args.json;
+    let mut progress = |r: &pdv_service::RunReport| {
+        if bar {
+            let done = r.subjects_checked.min(total);
+            let width = 30u64;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "\r[{}{}] {done}/{total} субъектов, уничтожено записей: {}",
+                "#".repeat(filled as usize),
+                " ".repeat((width - filled) as usize),
+                r.records_destroyed
+            );
+            let _ = err.flush();
+        }
+    };
+    let report = vault
+        .retention_run("pdv retention run", batch, &mut progress)
+        .await?;
+    if bar {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(at) = report.at {
+        println!("правила хранения выполнены на {at}");
+    }
+    println!(
+        "проверено субъектов: {}\nуничтожено субъектов целиком: {}\nуничтожено категорий (с ключом): {}\nуничтожено записей: {}\nудержано блокированием: {}\nждут решения человека (review): {}",
+        report.subjects_checked,
+        report.subjects_destroyed,
+        report.categories_destroyed,
+        report.records_destroyed,
+        report.held,
+        report.review
+    );
+    for act in &report.acts {
+        println!("акт об уничтожении № {act} (pdv acts show {act})");
+    }
+    for act in &report.recovered_acts {
+        println!("закрыт акт № {act}, оставленный прерванным запуском");
+    }
+    for act in &report.expired_acts {
+        println!("истёк срок хранения акта № {act}: сведения о субъектах в нём уничтожены");
+    }
+    for p in &report.problems {
+        println!("субъект {}: план не составлен — {}", p.subject, p.problem);
+    }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        // Something was left untouched: a scheduler should notice.
+        ExitCode::from(3)
+    })
 }

@@ -26,9 +26,9 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::views::Actor;
 use crate::error::{ServiceError, ServiceResult};
 use crate::vault::Vault;
+use crate::views::Actor;
 
 /// How long an act is kept after the destruction it confirms: three years (п. 4 Требований к
 /// подтверждению уничтожения, Приказ РКН № 179).
@@ -558,10 +558,17 @@ pub fn render_act_html(act: &ActView) -> String {
     row(
         &mut out,
         "Дата составления",
-        act.summary.closed_at.as_deref().unwrap_or(&act.summary.opened_at),
+        act.summary
+            .closed_at
+            .as_deref()
+            .unwrap_or(&act.summary.opened_at),
     );
     if let Some(sha) = &act.summary.sha256 {
-        row(&mut out, "Контрольная сумма (SHA-256), записана в журнал аудита", sha);
+        row(
+            &mut out,
+            "Контрольная сумма (SHA-256), записана в журнал аудита",
+            sha,
+        );
     }
     if let Some(until) = &act.summary.expires_on {
         row(&mut out, "Хранится до", until);

@@ -678,12 +678,7 @@ impl Vault {
             tx.clear_table(t.name).await?;
         }
         let data_info = data_reader
-            .load(
-                ArchiveKind::Data,
-                data_header,
-                &mut *tx,
-                TOMBSTONES,
-            )
+            .load(ArchiveKind::Data, data_header, &mut *tx, TOMBSTONES)
             .await?;
         let keys_info = match keys_reader {
             Some((reader, header)) => {

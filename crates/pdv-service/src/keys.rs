@@ -64,20 +64,21 @@ impl Vault {
         category: &str,
     ) -> ServiceResult<DataKey> {
         let subject_key = self.data_key(tx, subject).await?;
-        if let Some(key) = self.reading_key(tx, subject, &subject_key, category).await? {
+        if let Some(key) = self
+            .reading_key(tx, subject, &subject_key, category)
+            .await?
+        {
             return Ok(key);
         }
         let key = self.keyring().new_data_key();
-        let legacy = tx
-            .records(subject, Some(&[category.to_string()]))
-            .await?;
+        let legacy = tx.records(subject, Some(&[category.to_string()])).await?;
         for record in legacy {
             for f in &record.fields {
                 let name = field_name(&record.category, &f.field);
                 let aad = field_aad(record.id.as_bytes(), &name);
-                let plain = subject_key
-                    .decrypt_field(&f.value_ct, &aad)
-                    .map_err(|e| ServiceError::Integrity(format!("record {} {name}: {e}", record.id)))?;
+                let plain = subject_key.decrypt_field(&f.value_ct, &aad).map_err(|e| {
+                    ServiceError::Integrity(format!("record {} {name}: {e}", record.id))
+                })?;
                 let ct = key.encrypt_field(&plain, &aad);
                 tx.set_field(subject, record.id, &f.field, &ct).await?;
             }

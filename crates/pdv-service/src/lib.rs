@@ -38,6 +38,6 @@ pub use journal::{
 pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
 pub use rectify::{Rectification, Rectified};
-pub use retention::{RetentionReport, SubjectPlan};
+pub use retention::{DEFAULT_BATCH, RetentionReport, RunProblem, RunReport, SubjectPlan};
 pub use vault::*;
 pub use views::*;

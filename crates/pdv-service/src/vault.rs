@@ -18,9 +18,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::AuthSettings;
+use crate::acts::ActSettings;
 use crate::clock::Clock;
 use crate::error::{Problem, ServiceError, ServiceResult};
-use crate::acts::ActSettings;
 use crate::keys::field_aad;
 use crate::views::*;
 
@@ -187,7 +187,8 @@ impl Vault {
     }
 
     /// The operator's civil date now.
-    pub(crate) fn today(&self) -> jiff::civil::Date {
+    /// Today in the operator's time zone, by the vault's clock.
+    pub fn today(&self) -> jiff::civil::Date {
         civil_today(self.clock.now(), self.p())
     }
 

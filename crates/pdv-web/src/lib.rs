@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 mod problem;
 pub mod ratelimit;
+mod retention;
 mod routes;
 mod server;
 pub mod tls;

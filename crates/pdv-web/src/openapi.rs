@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, routes};
+use crate::{accounts, journal, retention, routes};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -78,6 +78,10 @@ const PROBLEM_JSON: &str = "application/problem+json";
         journal::answer,
         journal::outbox,
         journal::report,
+        retention::list_acts,
+        retention::show_act,
+        retention::plan,
+        retention::run,
     ),
     components(
         schemas(ProblemDetails),
@@ -106,6 +110,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "blocks", description = "Блокирование данных (ст. 21): заблокированные данные хранятся, но не используются."),
         (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
         (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
+        (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

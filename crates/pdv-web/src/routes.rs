@@ -132,6 +132,10 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/requests/{number}/answer", crate::journal::answer).needs(P::WorkRequests),
         get("/api/v1/outbox", crate::journal::outbox).needs(P::ManageOutbox),
         post("/api/v1/outbox/{message}/report", crate::journal::report).needs(P::ManageOutbox),
+        get("/api/v1/acts", crate::retention::list_acts).needs(P::ViewActs),
+        get("/api/v1/acts/{number}", crate::retention::show_act).needs(P::ViewActs),
+        get("/api/v1/retention/plan", crate::retention::plan).needs(P::ViewActs),
+        post("/api/v1/retention/run", crate::retention::run).needs(P::RunRetention),
     ]
 }
 
