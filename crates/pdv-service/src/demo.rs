@@ -89,6 +89,8 @@ pub struct DemoSummary {
     pub contracts: usize,
     pub consents: usize,
     pub records: usize,
+    /// Retention events recorded (an order fulfilled, a claim closed…).
+    pub events: usize,
     pub skipped_categories: usize,
 }
 
@@ -278,9 +280,51 @@ impl Vault {
                 .await?;
                 summary.records += 1;
             }
+            // Retention needs the events periods count from. Every third subject had its order
+            // fulfilled, claim closed, account deleted or contract terminated: half of them long
+            // enough ago that a period has run out (so `pdv retention run` has work on the demo),
+            // half recently (so it has something to leave alone).
+            if i % 3 == 0
+                && let Some(event) = demo_event(&policy, kind)
+            {
+                let years = if i % 2 == 0 { 4 } else { 1 };
+                let on = self
+                    .today()
+                    .checked_sub(jiff::Span::new().years(years).days(10))
+                    .unwrap_or(self.today());
+                self.record_anchor(
+                    &actor,
+                    id,
+                    crate::anchors::NewAnchor {
+                        event: event.into(),
+                        scope: None,
+                        purpose: None,
+                        occurred_on: Some(on.to_string()),
+                    },
+                )
+                .await?;
+                summary.events += 1;
+            }
         }
         Ok(summary)
     }
+}
+
+/// The event the kind's first retention rule counts from, if it is one the demo can say happened:
+/// the end of an order, a claim, an account or a contract.
+fn demo_event(policy: &Policy, kind: &str) -> Option<&'static str> {
+    use pdv_core::policy::AnchorEvent as E;
+    policy
+        .retention
+        .iter()
+        .filter(|r| r.subjects.iter().any(|s| s.as_str() == kind))
+        .find_map(|r| match r.anchor {
+            E::OrderFulfilled => Some("order_fulfilled"),
+            E::ClaimClosed => Some("claim_closed"),
+            E::AccountDeleted => Some("account_deleted"),
+            E::ContractTerminated => Some("contract_terminated"),
+            _ => None,
+        })
 }
 
 /// Subject kinds that some purpose with a basis the demo can establish applies to.
