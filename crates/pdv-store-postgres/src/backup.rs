@@ -239,6 +239,18 @@ pub(crate) async fn purge_subject(conn: &mut PgConnection, subject: SubjectId) -
         .await
         .map_err(map_err)?
         .rows_affected();
+    // The record of destroyed categories: the subject's own tombstone now covers them all.
+    deleted += sqlx::query!("DELETE FROM category_tombstones WHERE subject_id = $1", id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    // The category keys before the data key they are wrapped under.
+    deleted += sqlx::query!("DELETE FROM category_keys WHERE subject_id = $1", id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
     deleted += sqlx::query!("DELETE FROM subject_keys WHERE subject_id = $1", id)
         .execute(&mut *conn)
         .await
@@ -295,7 +307,16 @@ pub(crate) async fn tombstoned_subjects(conn: &mut PgConnection) -> StoreResult<
 }
 
 pub(crate) async fn prune_keys(conn: &mut PgConnection) -> StoreResult<u64> {
-    let done = sqlx::query!(
+    // Category keys first: they are wrapped under the subject's data key.
+    let categories = sqlx::query!(
+        "DELETE FROM category_keys k
+         WHERE NOT EXISTS (SELECT 1 FROM subjects s WHERE s.subject_id = k.subject_id)
+            OR EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = k.subject_id)"
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let subjects = sqlx::query!(
         "DELETE FROM subject_keys k
          WHERE NOT EXISTS (SELECT 1 FROM subjects s WHERE s.subject_id = k.subject_id)
             OR EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = k.subject_id)"
@@ -303,7 +324,7 @@ pub(crate) async fn prune_keys(conn: &mut PgConnection) -> StoreResult<u64> {
     .execute(conn)
     .await
     .map_err(map_err)?;
-    Ok(done.rows_affected())
+    Ok(categories.rows_affected() + subjects.rows_affected())
 }
 
 pub(crate) async fn subjects_without_key(conn: &mut PgConnection) -> StoreResult<Vec<SubjectId>> {

@@ -37,6 +37,7 @@
 
 mod access;
 mod backup;
+mod destruction;
 mod journal;
 pub mod testing;
 
@@ -486,13 +487,14 @@ impl Transaction for PostgresTx {
 
     async fn insert_record(&mut self, record: &RecordRow) -> StoreResult<()> {
         sqlx::query!(
-            "INSERT INTO pd_records (subject_id, record_id, category, source, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO pd_records (subject_id, record_id, category, source, created_at, scope)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &record.subject.as_bytes()[..],
             &record.id.as_bytes()[..],
             record.category,
             record.source,
-            record.created_at_ms
+            record.created_at_ms,
+            record.scope
         )
         .execute(&mut *self.tx)
         .await
@@ -521,7 +523,7 @@ impl Transaction for PostgresTx {
         // The category filter runs in the database: a NULL array means no filter, an empty one
         // matches nothing. A record without fields still appears once, with NULL field columns.
         let rows = sqlx::query!(
-            r#"SELECT r.record_id, r.category, r.source, r.created_at,
+            r#"SELECT r.record_id, r.category, r.source, r.created_at, r.scope,
                       f.field AS "field?", f.value_ct AS "value_ct?"
                FROM pd_records r
                LEFT JOIN pd_fields f ON f.subject_id = r.subject_id AND f.record_id = r.record_id
@@ -543,6 +545,7 @@ impl Transaction for PostgresTx {
                     category: r.category,
                     source: r.source,
                     created_at_ms: r.created_at,
+                    scope: r.scope,
                     fields: Vec::new(),
                 });
             }
@@ -912,6 +915,103 @@ impl Transaction for PostgresTx {
 
     async fn subjects_without_key(&mut self) -> StoreResult<Vec<SubjectId>> {
         backup::subjects_without_key(&mut self.tx).await
+    }
+
+    async fn live_subjects(
+        &mut self,
+        after: Option<SubjectId>,
+        limit: u32,
+    ) -> StoreResult<Vec<(SubjectId, String)>> {
+        destruction::live_subjects(&mut self.tx, after, limit).await
+    }
+
+    async fn category_key(
+        &mut self,
+        subject: SubjectId,
+        category: &str,
+    ) -> StoreResult<Option<CategoryKeyRow>> {
+        destruction::category_key(&mut self.tx, subject, category).await
+    }
+
+    async fn insert_category_key(&mut self, key: &CategoryKeyRow) -> StoreResult<()> {
+        destruction::insert_category_key(&mut self.tx, key).await
+    }
+
+    async fn destroy_category(
+        &mut self,
+        subject: SubjectId,
+        category: &str,
+        at_ms: i64,
+    ) -> StoreResult<u64> {
+        destruction::destroy_category(&mut self.tx, subject, category, at_ms).await
+    }
+
+    async fn delete_record(&mut self, subject: SubjectId, record: RecordId) -> StoreResult<u64> {
+        destruction::delete_record(&mut self.tx, subject, record).await
+    }
+
+    async fn category_tombstones(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, i64)>> {
+        destruction::category_tombstones(&mut self.tx, subject).await
+    }
+
+    async fn purge_destroyed_categories(&mut self) -> StoreResult<u64> {
+        destruction::purge_destroyed_categories(&mut self.tx).await
+    }
+
+    async fn next_act_seq(&mut self, year: i16) -> StoreResult<u32> {
+        destruction::next_act_seq(&mut self.tx, year).await
+    }
+
+    async fn insert_act(&mut self, act: &ActRow) -> StoreResult<()> {
+        destruction::insert_act(&mut self.tx, act).await
+    }
+
+    async fn insert_act_entry(&mut self, entry: &ActEntryRow) -> StoreResult<()> {
+        destruction::insert_act_entry(&mut self.tx, entry).await
+    }
+
+    async fn act_entry_count(&mut self, act: uuid::Uuid) -> StoreResult<u32> {
+        destruction::act_entry_count(&mut self.tx, act).await
+    }
+
+    async fn act(&mut self, id: uuid::Uuid) -> StoreResult<Option<ActRow>> {
+        destruction::act_by_id(&mut self.tx, id).await
+    }
+
+    async fn act_by_number(&mut self, year: i16, seq: u32) -> StoreResult<Option<ActRow>> {
+        destruction::act_by_number(&mut self.tx, year, seq).await
+    }
+
+    async fn acts(
+        &mut self,
+        after: Option<(i16, u32)>,
+        limit: u32,
+        open_only: bool,
+    ) -> StoreResult<Vec<ActRow>> {
+        destruction::acts(&mut self.tx, after, limit, open_only).await
+    }
+
+    async fn act_entries(&mut self, act: uuid::Uuid) -> StoreResult<Vec<ActEntryRow>> {
+        destruction::act_entries(&mut self.tx, act).await
+    }
+
+    async fn close_act(
+        &mut self,
+        act: uuid::Uuid,
+        closed_at_ms: i64,
+        entries: u32,
+        sha256: &str,
+        expires_on: &str,
+    ) -> StoreResult<bool> {
+        destruction::close_act(&mut self.tx, act, closed_at_ms, entries, sha256, expires_on).await
+    }
+
+    async fn expiring_acts(&mut self, day: &str) -> StoreResult<Vec<ActRow>> {
+        destruction::expiring_acts(&mut self.tx, day).await
+    }
+
+    async fn expire_act(&mut self, act: uuid::Uuid, at_ms: i64) -> StoreResult<u64> {
+        destruction::expire_act(&mut self.tx, act, at_ms).await
     }
 
     async fn next_request_seq(&mut self, year: i16) -> StoreResult<u32> {

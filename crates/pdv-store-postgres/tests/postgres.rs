@@ -273,6 +273,7 @@ async fn hostile_strings_round_trip_unchanged() {
         category: HOSTILE[3].into(),
         source: "subject".into(),
         created_at_ms: 2,
+        scope: Some(HOSTILE[4].into()),
         fields: HOSTILE
             .iter()
             .map(|h| FieldRow {

@@ -36,7 +36,7 @@ ALTER TABLE pd_records ADD COLUMN scope TEXT;
 CREATE TABLE destruction_acts (
     act_id     BLOB PRIMARY KEY CHECK (length(act_id) = 16),
     year       INTEGER NOT NULL,
-    seq        INTEGER NOT NULL,
+    seq        INTEGER NOT NULL CHECK (seq > 0),
     opened_at  INTEGER NOT NULL,
     trigger    TEXT NOT NULL,
     header_ct  BLOB NOT NULL,

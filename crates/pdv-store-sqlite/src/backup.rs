@@ -13,8 +13,9 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::{corrupt, json_list, map_err, uuid_bytes};
 
-/// The tables that hold a subject's personal data, children before parents.
-const SUBJECT_DATA_TABLES: [&str; 7] = [
+/// The tables that hold a subject's personal data, children before parents; then the record of
+/// its destroyed categories, which the subject's own tombstone makes redundant.
+const SUBJECT_DATA_TABLES: [&str; 8] = [
     "anchor_events",
     "pd_fields",
     "pd_records",
@@ -22,7 +23,12 @@ const SUBJECT_DATA_TABLES: [&str; 7] = [
     "consents",
     "contracts",
     "blocks",
+    "category_tombstones",
 ];
+
+/// The subject's keys, deleted after its data: category keys, then the data key they are wrapped
+/// under.
+const SUBJECT_KEY_TABLES: [&str; 2] = ["category_keys", "subject_keys"];
 
 pub(crate) async fn table_names(pool: &SqlitePool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar(
@@ -166,7 +172,7 @@ pub(crate) async fn purge_subject(
 ) -> StoreResult<u64> {
     let id = &subject.as_bytes()[..];
     let mut deleted = 0;
-    for table in SUBJECT_DATA_TABLES.iter().chain(["subject_keys"].iter()) {
+    for table in SUBJECT_DATA_TABLES.iter().chain(SUBJECT_KEY_TABLES.iter()) {
         deleted += sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE subject_id = ?"
         )))
@@ -229,15 +235,19 @@ pub(crate) async fn tombstoned_subjects(
 }
 
 pub(crate) async fn prune_keys(conn: &mut SqliteConnection) -> StoreResult<u64> {
-    let done = sqlx::query(
-        "DELETE FROM subject_keys
-         WHERE subject_id NOT IN (SELECT subject_id FROM subjects)
-            OR subject_id IN (SELECT subject_id FROM key_tombstones)",
-    )
-    .execute(conn)
-    .await
-    .map_err(map_err)?;
-    Ok(done.rows_affected())
+    let mut deleted = 0;
+    for table in SUBJECT_KEY_TABLES {
+        deleted += sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table}
+             WHERE subject_id NOT IN (SELECT subject_id FROM subjects)
+                OR subject_id IN (SELECT subject_id FROM key_tombstones)"
+        )))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    }
+    Ok(deleted)
 }
 
 pub(crate) async fn subjects_without_key(

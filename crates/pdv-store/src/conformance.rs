@@ -50,7 +50,10 @@ macro_rules! conformance_tests {
             purge_and_tombstones_destroy_one_subject_only,
             the_journal_numbers_requests_and_derives_their_state,
             the_outbox_queues_and_records_delivery_once,
-            anchors_round_trip_in_date_order
+            anchors_round_trip_in_date_order,
+            destroying_a_category_spares_the_rest_and_stays_destroyed,
+            records_keep_their_scope_and_subjects_page_in_id_order,
+            destruction_acts_are_numbered_closed_once_and_expire
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -682,7 +685,7 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     .await
     .unwrap();
     tx.insert_record(&RecordRow {
-        scope: None,
+        scope: Some(hostile.into()),
         subject: a,
         id: RecordId::from_bytes(id(3)),
         category: "contacts".into(),
@@ -768,6 +771,25 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     let request = journal_request(10, 2026, 1, None);
     tx.insert_request(&request).await.unwrap();
     tx.insert_request_entry(&journal_entry(&request, 1, "received", None))
+        .await
+        .unwrap();
+    tx.insert_category_key(&category_key(a, "contacts", 13))
+        .await
+        .unwrap();
+    // The subject has no records of this category, so only the tombstone is written.
+    assert_eq!(tx.destroy_category(a, "order", 14).await.unwrap(), 0);
+    // An open act (its closing columns NULL) and a closed one with an entry.
+    tx.insert_act(&act(1, 2026, 1)).await.unwrap();
+    let closed = ActRow {
+        closed_at_ms: Some(15),
+        entries: Some(1),
+        sha256: Some("cd".repeat(32)),
+        expires_on: Some("2029-01-01".into()),
+        expired_at_ms: None,
+        ..act(2, 2026, 2)
+    };
+    tx.insert_act(&closed).await.unwrap();
+    tx.insert_act_entry(&act_entry(&closed, 1, a))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -868,8 +890,18 @@ pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {
     assert_eq!(tx.tombstone(a).await.unwrap(), Some(50));
     assert_eq!(tx.tombstone(b).await.unwrap(), None);
     let deleted = tx.purge_subject(a).await.unwrap();
-    // identifier, record, field, consent, block, anchor, key
-    assert_eq!(deleted, 7, "every row of the subject's data and its key");
+    // identifier, record, field, consent, block, anchor, category tombstone, category key, key
+    assert_eq!(
+        deleted, 9,
+        "every row of the subject's data, its destroyed categories and its keys"
+    );
+    assert!(tx.category_tombstones(a).await.unwrap().is_empty());
+    assert_eq!(tx.category_key(a, "contacts").await.unwrap(), None);
+    assert_eq!(
+        tx.act_entry_count(act(2, 2026, 2).id).await.unwrap(),
+        1,
+        "a destruction act outlives the subject it records"
+    );
     assert!(tx.anchors(a).await.unwrap().is_empty());
     assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
     assert!(tx.records(a, None).await.unwrap().is_empty());
@@ -1179,5 +1211,435 @@ pub async fn anchors_round_trip_in_date_order(store: &dyn Store) {
             Err(StoreError::Conflict(_))
         ),
         "an event is recorded once"
+    );
+}
+
+fn category_key(subject: SubjectId, category: &str, created_at_ms: i64) -> CategoryKeyRow {
+    CategoryKeyRow {
+        subject,
+        category: category.into(),
+        wrapped: vec![created_at_ms as u8; 40],
+        created_at_ms,
+    }
+}
+
+/// A record with two fields.
+fn record(
+    subject: SubjectId,
+    n: u8,
+    category: &str,
+    created_at_ms: i64,
+    scope: Option<&str>,
+) -> RecordRow {
+    RecordRow {
+        subject,
+        id: RecordId::from_bytes(id(n)),
+        category: category.into(),
+        source: "subject".into(),
+        created_at_ms,
+        scope: scope.map(str::to_string),
+        fields: vec![
+            FieldRow {
+                field: "a".into(),
+                value_ct: vec![n],
+            },
+            FieldRow {
+                field: "b".into(),
+                value_ct: vec![n, n],
+            },
+        ],
+    }
+}
+
+fn record_ids(records: &[RecordRow]) -> Vec<RecordId> {
+    records.iter().map(|r| r.id).collect()
+}
+
+pub async fn destroying_a_category_spares_the_rest_and_stays_destroyed(store: &dyn Store) {
+    let a = with_subject(store, 1).await;
+    let b = with_subject(store, 2).await;
+    let contacts = record(a, 10, "contacts", 5, None);
+    let old_order = record(a, 11, "order", 5, Some("заказ № 1"));
+    let other_order = record(a, 12, "order", 6, Some("заказ № 2"));
+    let b_order = record(b, 13, "order", 5, None);
+    let mut tx = store.begin().await.unwrap();
+    for r in [&contacts, &old_order, &other_order, &b_order] {
+        tx.insert_record(r).await.unwrap();
+    }
+    for (s, c) in [(a, "contacts"), (a, "order"), (b, "order")] {
+        tx.insert_category_key(&category_key(s, c, 10))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.category_key(a, "order").await.unwrap(),
+        Some(category_key(a, "order", 10)),
+        "a category key reads back as written"
+    );
+    assert_eq!(tx.category_key(a, "photos").await.unwrap(), None);
+    let err = tx
+        .insert_category_key(&category_key(a, "order", 11))
+        .await
+        .expect_err("a second key for the same category must be refused");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "expected Conflict, got {err:?}"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.destroy_category(a, "order", 100).await.unwrap(),
+        7,
+        "two records, their four fields and the category key"
+    );
+    assert_eq!(
+        tx.records(a, None).await.unwrap(),
+        vec![contacts.clone()],
+        "the subject's other categories stay"
+    );
+    assert_eq!(
+        tx.records(b, None).await.unwrap(),
+        vec![b_order.clone()],
+        "another subject's records of the same category stay"
+    );
+    assert_eq!(tx.category_key(a, "order").await.unwrap(), None);
+    assert!(tx.category_key(a, "contacts").await.unwrap().is_some());
+    assert!(tx.category_key(b, "order").await.unwrap().is_some());
+    assert_eq!(
+        tx.category_tombstones(a).await.unwrap(),
+        vec![("order".to_string(), 100)]
+    );
+    assert!(tx.category_tombstones(b).await.unwrap().is_empty());
+    assert_eq!(tx.destroy_category(a, "order", 50).await.unwrap(), 0);
+    assert_eq!(
+        tx.category_tombstones(a).await.unwrap(),
+        vec![("order".to_string(), 100)],
+        "a tombstone never moves back"
+    );
+    assert_eq!(tx.destroy_category(a, "order", 150).await.unwrap(), 0);
+    assert_eq!(tx.destroy_category(a, "delivery", 120).await.unwrap(), 0);
+    assert_eq!(
+        tx.category_tombstones(a).await.unwrap(),
+        vec![("delivery".to_string(), 120), ("order".to_string(), 150)],
+        "a tombstone moves forward; tombstones come by category"
+    );
+    tx.commit().await.unwrap();
+
+    // A restore of an older backup brings back a record and the key of the destroyed category;
+    // a record of the category made after the destruction belongs to a new period and stays.
+    let new_order = record(a, 14, "order", 200, Some("заказ № 3"));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_record(&old_order).await.unwrap();
+    tx.insert_record(&new_order).await.unwrap();
+    tx.insert_category_key(&category_key(a, "order", 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.purge_destroyed_categories().await.unwrap(),
+        4,
+        "the old record, its two fields and the old key"
+    );
+    assert_eq!(
+        tx.records(a, None).await.unwrap(),
+        vec![contacts.clone(), new_order.clone()]
+    );
+    assert_eq!(tx.records(b, None).await.unwrap(), vec![b_order.clone()]);
+    tx.insert_category_key(&category_key(a, "order", 200))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.purge_destroyed_categories().await.unwrap(),
+        0,
+        "a key made after the destruction stays"
+    );
+    assert!(tx.category_key(a, "order").await.unwrap().is_some());
+
+    // Category keys of a destroyed subject or of one that is gone go too, with prune_keys as
+    // with purge_destroyed_categories.
+    let ghost = SubjectId::from_bytes(id(77));
+    assert!(tx.insert_tombstone(b, 300).await.unwrap());
+    tx.insert_category_key(&category_key(ghost, "contacts", 1))
+        .await
+        .unwrap();
+    assert_eq!(tx.purge_destroyed_categories().await.unwrap(), 2);
+    assert_eq!(tx.category_key(b, "order").await.unwrap(), None);
+    tx.insert_category_key(&category_key(b, "order", 10))
+        .await
+        .unwrap();
+    tx.insert_category_key(&category_key(ghost, "contacts", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.prune_keys().await.unwrap(),
+        3,
+        "b's data key and category key, and the ghost's category key"
+    );
+    assert_eq!(tx.category_key(b, "order").await.unwrap(), None);
+    assert_eq!(tx.category_key(ghost, "contacts").await.unwrap(), None);
+    assert!(
+        tx.category_key(a, "contacts").await.unwrap().is_some(),
+        "a live subject's keys stay"
+    );
+
+    // Destroying the whole subject takes its category keys and category tombstones with it.
+    assert_eq!(
+        tx.purge_subject(a).await.unwrap(),
+        11,
+        "two records with four fields, two category keys, two category tombstones, the data key"
+    );
+    assert_eq!(tx.category_key(a, "contacts").await.unwrap(), None);
+    assert_eq!(tx.category_key(a, "order").await.unwrap(), None);
+    assert!(tx.category_tombstones(a).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}
+
+pub async fn records_keep_their_scope_and_subjects_page_in_id_order(store: &dyn Store) {
+    for n in 1..=5 {
+        with_subject(store, n).await;
+    }
+    let s = SubjectId::from_bytes(id(1));
+    let other = SubjectId::from_bytes(id(2));
+    let scoped = record(s, 20, "order", 1, Some("заказ № 5"));
+    let plain = record(s, 21, "order", 2, None);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_record(&scoped).await.unwrap();
+    tx.insert_record(&plain).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.records(s, None).await.unwrap(),
+        vec![scoped.clone(), plain.clone()],
+        "records read back with their scope, or without one"
+    );
+    assert_eq!(
+        tx.delete_record(other, scoped.id).await.unwrap(),
+        0,
+        "a record is deleted only for its own subject"
+    );
+    assert_eq!(
+        tx.delete_record(s, scoped.id).await.unwrap(),
+        3,
+        "the record and its two fields"
+    );
+    assert_eq!(tx.delete_record(s, scoped.id).await.unwrap(), 0);
+    assert_eq!(record_ids(&tx.records(s, None).await.unwrap()), [plain.id]);
+    assert_eq!(tx.records(s, None).await.unwrap()[0].fields.len(), 2);
+
+    assert!(
+        tx.insert_tombstone(SubjectId::from_bytes(id(3)), 1)
+            .await
+            .unwrap()
+    );
+    let ids = |page: Vec<(SubjectId, String)>| -> Vec<SubjectId> {
+        page.into_iter().map(|(s, _)| s).collect()
+    };
+    let first = tx.live_subjects(None, 2).await.unwrap();
+    assert_eq!(
+        first,
+        vec![(s, "buyer".to_string()), (other, "buyer".to_string())],
+        "subjects come in id order, with their kind"
+    );
+    assert_eq!(
+        ids(tx.live_subjects(Some(other), 2).await.unwrap()),
+        [4, 5].map(|n| SubjectId::from_bytes(id(n))),
+        "a destroyed subject is left out"
+    );
+    assert!(
+        tx.live_subjects(Some(SubjectId::from_bytes(id(5))), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(tx.live_subjects(None, 10).await.unwrap().len(), 4);
+}
+
+fn act(n: u8, year: i16, seq: u32) -> ActRow {
+    ActRow {
+        id: uuid::Uuid::from_bytes(id(150 + n)),
+        year,
+        seq,
+        opened_at_ms: 7_000 + i64::from(n),
+        trigger: if n.is_multiple_of(2) {
+            "manual"
+        } else {
+            "retention"
+        }
+        .into(),
+        header_ct: vec![n; 24],
+        closed_at_ms: None,
+        entries: None,
+        sha256: None,
+        expires_on: None,
+        expired_at_ms: None,
+    }
+}
+
+fn act_entry(act: &ActRow, entry_no: u32, subject: SubjectId) -> ActEntryRow {
+    ActEntryRow {
+        act: act.id,
+        entry_no,
+        subject,
+        at_ms: 8_000 + i64::from(entry_no),
+        body_ct: vec![entry_no as u8; 16],
+    }
+}
+
+pub async fn destruction_acts_are_numbered_closed_once_and_expire(store: &dyn Store) {
+    let s = with_subject(store, 1).await;
+    let first = act(1, 2026, 1);
+    let open = act(2, 2026, 2);
+    let next_year = act(3, 2027, 1);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.next_act_seq(2026).await.unwrap(), 1);
+    for a in [&first, &open, &next_year] {
+        tx.insert_act(a).await.unwrap();
+    }
+    assert_eq!(tx.next_act_seq(2026).await.unwrap(), 3);
+    assert_eq!(tx.next_act_seq(2027).await.unwrap(), 2);
+    assert_eq!(
+        tx.next_act_seq(2028).await.unwrap(),
+        1,
+        "numbers run per year"
+    );
+    let entries = [act_entry(&first, 1, s), act_entry(&first, 2, s)];
+    for e in &entries {
+        tx.insert_act_entry(e).await.unwrap();
+    }
+    tx.insert_act_entry(&act_entry(&next_year, 1, s))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.act(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(tx.act_by_number(2026, 2).await.unwrap(), Some(open.clone()));
+    assert_eq!(tx.act_by_number(2026, 9).await.unwrap(), None);
+    assert_eq!(tx.act(uuid::Uuid::from_bytes(id(99))).await.unwrap(), None);
+    assert_eq!(tx.act_entry_count(first.id).await.unwrap(), 2);
+    assert_eq!(tx.act_entry_count(open.id).await.unwrap(), 0);
+    assert_eq!(tx.act_entries(first.id).await.unwrap(), entries.to_vec());
+
+    let sha = "ab".repeat(32);
+    assert!(
+        tx.close_act(first.id, 9_000, 2, &sha, "2029-03-01")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.close_act(first.id, 9_001, 3, "other", "2030-01-01")
+            .await
+            .unwrap(),
+        "an act is closed once"
+    );
+    assert!(
+        !tx.close_act(uuid::Uuid::from_bytes(id(99)), 9_000, 0, &sha, "2029-03-01")
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.close_act(next_year.id, 9_002, 1, &sha, "2030-06-30")
+            .await
+            .unwrap()
+    );
+    let closed = ActRow {
+        closed_at_ms: Some(9_000),
+        entries: Some(2),
+        sha256: Some(sha.clone()),
+        expires_on: Some("2029-03-01".into()),
+        ..first.clone()
+    };
+    assert_eq!(tx.act(first.id).await.unwrap(), Some(closed.clone()));
+
+    let numbers =
+        |list: Vec<ActRow>| -> Vec<(i16, u32)> { list.iter().map(|a| (a.year, a.seq)).collect() };
+    assert_eq!(
+        numbers(tx.acts(None, 10, false).await.unwrap()),
+        [(2026, 1), (2026, 2), (2027, 1)]
+    );
+    assert_eq!(
+        numbers(tx.acts(None, 10, true).await.unwrap()),
+        [(2026, 2)],
+        "only acts not yet closed"
+    );
+    assert_eq!(
+        numbers(tx.acts(Some((2026, 1)), 1, false).await.unwrap()),
+        [(2026, 2)]
+    );
+    assert_eq!(
+        numbers(tx.acts(Some((2026, 2)), 10, false).await.unwrap()),
+        [(2027, 1)]
+    );
+    assert!(
+        tx.acts(Some((2027, 1)), 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(tx.expiring_acts("2029-02-28").await.unwrap().is_empty());
+    assert_eq!(
+        tx.expiring_acts("2029-03-01").await.unwrap(),
+        vec![closed.clone()],
+        "an act expires on its expires_on day"
+    );
+    assert_eq!(
+        numbers(tx.expiring_acts("2031-01-01").await.unwrap()),
+        [(2026, 1), (2027, 1)],
+        "closed acts only, by number"
+    );
+    assert_eq!(
+        tx.expire_act(first.id, 10_000).await.unwrap(),
+        2,
+        "the expired act's entries go"
+    );
+    assert!(tx.act_entries(first.id).await.unwrap().is_empty());
+    assert_eq!(
+        tx.act(first.id).await.unwrap(),
+        Some(ActRow {
+            expired_at_ms: Some(10_000),
+            ..closed.clone()
+        }),
+        "the row stays, with its number and hash"
+    );
+    assert_eq!(
+        numbers(tx.expiring_acts("2031-01-01").await.unwrap()),
+        [(2027, 1)]
+    );
+    assert_eq!(tx.expire_act(first.id, 11_000).await.unwrap(), 0);
+    assert_eq!(
+        tx.act(first.id).await.unwrap().unwrap().expired_at_ms,
+        Some(10_000),
+        "the first expiry time stays"
+    );
+    assert_eq!(
+        tx.act_entry_count(next_year.id).await.unwrap(),
+        1,
+        "other acts keep their entries"
+    );
+    tx.commit().await.unwrap();
+
+    // A failed statement ends a PostgreSQL transaction, so each refusal gets its own.
+    let mut tx = store.begin().await.unwrap();
+    let err = tx
+        .insert_act_entry(&act_entry(&next_year, 1, s))
+        .await
+        .expect_err("an entry is never replaced");
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "expected Conflict, got {err:?}"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_act(&act(4, 2026, 1)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a number is given once"
     );
 }
