@@ -159,6 +159,10 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "/api/v1/outbox/{message}/report",
         &["dpo", "integration"],
     ),
+    ("GET", "/api/v1/acts", &["dpo", "auditor"]),
+    ("GET", "/api/v1/acts/{number}", &["dpo", "auditor"]),
+    ("GET", "/api/v1/retention/plan", &["dpo", "auditor"]),
+    ("POST", "/api/v1/retention/run", &["dpo"]),
 ];
 
 #[test]

@@ -163,6 +163,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "service",
         "requests",
         "outbox",
+        "retention",
     ]
     .into();
     assert_eq!(tags, expected);
