@@ -227,6 +227,26 @@ async fn statutory_data_outlive_the_rest_then_go_with_an_act_each_time() {
     );
     drop(tx);
     assert!(!identity_key.wrapped.is_empty() && !identity_ct[0].fields.is_empty());
+    // Nor does it linger in the database file: deleted content is overwritten (secure_delete),
+    // and once the WAL is checkpointed neither file holds the wrapped key's bytes.
+    let file = f.dir.path().join("r.db");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(!contains(&bytes, &identity_key.wrapped), "the destroyed key is still in the file");
+    assert!(
+        !contains(&bytes, &identity_ct[0].fields[0].value_ct),
+        "the destroyed ciphertext is still in the file"
+    );
 
     // One act, closed, with every field Приказ № 179 asks for.
     assert_eq!(report.acts.len(), 1);

@@ -3,7 +3,9 @@
 //! It implements the storage ports of `pdv-store` with sqlx. Write transactions begin with
 //! `BEGIN IMMEDIATE` so that two writers never deadlock on a lock upgrade; the database runs in
 //! WAL mode with `synchronous = NORMAL`, which keeps commits durable against process crashes
-//! without an fsync per commit. Migrations are embedded in the binary.
+//! without an fsync per commit. `secure_delete` is on: SQLite overwrites deleted content with
+//! zeros, so a destroyed key does not linger in the file's free pages (crypto-shredding relies on
+//! the key being gone, not merely unlinked). Migrations are embedded in the binary.
 
 mod access;
 mod backup;
@@ -46,6 +48,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10));
         // An in-memory database exists per connection, so it must be served by exactly one.
         let max = if url.contains(":memory:") { 1 } else { 4 };
