@@ -24,6 +24,7 @@ use pdv_web::tls::TlsConfig;
 mod accounts;
 mod acts;
 mod backup;
+mod bench;
 mod config;
 mod deadline;
 mod requests;
@@ -78,6 +79,9 @@ enum Command {
     /// The request journal: what is due or overdue, and an export of the journal as CSV.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
+    /// Benchmarks: `destroy` measures destruction on SQLite against a plain baseline.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Destruction acts (Приказ РКН № 179): list, show, print as HTML.
     #[command(subcommand)]
     Acts(acts::ActsCommand),
@@ -302,7 +306,7 @@ impl Cli {
                     (!cmd.calendar.is_empty()).then(|| config::PathList(cmd.calendar.clone()));
                 None
             }
-            Command::Policy(_) | Command::Openapi => None,
+            Command::Policy(_) | Command::Openapi | Command::Bench(_) => None,
         };
         if let Some(common) = common {
             flags.database_url = common.database_url.clone();
@@ -422,6 +426,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Requests(cmd) => requests::run(cmd, config).await,
         Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Acts(cmd) => acts::run(cmd, config).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the

@@ -242,7 +242,10 @@ async fn statutory_data_outlive_the_rest_then_go_with_an_act_each_time() {
     }
     let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     let bytes = std::fs::read(&file).unwrap();
-    assert!(!contains(&bytes, &identity_key.wrapped), "the destroyed key is still in the file");
+    assert!(
+        !contains(&bytes, &identity_key.wrapped),
+        "the destroyed key is still in the file"
+    );
     assert!(
         !contains(&bytes, &identity_ct[0].fields[0].value_ct),
         "the destroyed ciphertext is still in the file"

@@ -751,6 +751,10 @@ impl Transaction for SqliteTx {
         backup::purge_subject(&mut self.tx, subject).await
     }
 
+    async fn shred_subjects(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
+        backup::shred_subjects(&mut self.tx, subjects, at_ms).await
+    }
+
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool> {
         backup::insert_tombstone(&mut self.tx, subject, at_ms).await
     }

@@ -53,7 +53,8 @@ macro_rules! conformance_tests {
             anchors_round_trip_in_date_order,
             destroying_a_category_spares_the_rest_and_stays_destroyed,
             records_keep_their_scope_and_subjects_page_in_id_order,
-            destruction_acts_are_numbered_closed_once_and_expire
+            destruction_acts_are_numbered_closed_once_and_expire,
+            shredding_many_subjects_is_purge_and_tombstone_for_each
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -880,6 +881,24 @@ pub async fn export_and_insert_rows_round_trip(store: &dyn Store) {
         ),
         "a duplicate key without skip_existing is a conflict"
     );
+}
+
+pub async fn shredding_many_subjects_is_purge_and_tombstone_for_each(store: &dyn Store) {
+    let (a, b) = populate_every_table(store).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.shred_subjects(&[], 70).await.unwrap(), 0);
+    let deleted = tx.shred_subjects(&[a], 70).await.unwrap();
+    assert_eq!(deleted, 9, "the same rows as purge_subject");
+    assert_eq!(tx.tombstone(a).await.unwrap(), Some(70));
+    assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
+    assert!(tx.records(a, None).await.unwrap().is_empty());
+    assert_eq!(tx.category_key(a, "contacts").await.unwrap(), None);
+    assert_eq!(tx.tombstone(b).await.unwrap(), None, "others untouched");
+    assert!(tx.wrapped_key(b).await.unwrap().is_some());
+    // Shredding again is harmless: nothing left to delete, the first tombstone stays.
+    assert_eq!(tx.shred_subjects(&[a, a], 80).await.unwrap(), 0);
+    assert_eq!(tx.tombstone(a).await.unwrap(), Some(70));
+    tx.commit().await.unwrap();
 }
 
 pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {

@@ -221,6 +221,18 @@ pub trait Transaction: Send {
     /// tombstone covers them). The
     /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
+    /// Destroys many subjects at once: [`Transaction::purge_subject`] and
+    /// [`Transaction::insert_tombstone`] for each, at `at_ms`. A backend may do it with a few
+    /// set-based statements instead of a dozen per subject; that is what makes destruction cost
+    /// a constant per subject whatever the size of the tables. Returns how many rows were deleted.
+    async fn shred_subjects(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        for s in subjects {
+            deleted += self.purge_subject(*s).await?;
+            self.insert_tombstone(*s, at_ms).await?;
+        }
+        Ok(deleted)
+    }
     /// Records that the subject's key was destroyed; false when it already was.
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool>;
     /// When the subject's key was destroyed, if it was.
