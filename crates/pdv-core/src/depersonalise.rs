@@ -115,10 +115,11 @@ pub enum DepersonaliseError {
     #[error("формат набора «{text}»: допустимы csv и json")]
     BadFormat { text: String },
     #[error(
-        "набор не выгружен: k-анонимность не достигнута — в наименьшей группе строк с одинаковыми \
-         квазиидентификаторами данные {achieved} субъект(ов), а требуется не меньше {required}; \
-         строк в слишком малых группах: {rows_below} из {rows}. Уменьшите число квазиидентификаторов, \
-         снизьте k или включите подавление малых групп (--suppress)"
+        "набор не выгружен: k-анонимность не достигнута (k = {achieved}, требуется не меньше \
+         {required}) — наименьшая группа строк с одинаковыми значениями квазиидентификаторов \
+         относится к {achieved} чел.; строк в слишком малых группах: {rows_below} из {rows}. \
+         Уменьшите число квазиидентификаторов, снизьте k или включите подавление малых групп \
+         (--suppress)"
     )]
     BelowK {
         achieved: u32,
@@ -1187,6 +1188,21 @@ impl<'p> Builder<'p> {
         }
     }
 
+    /// Subjects of the covered kinds added so far.
+    pub fn subjects_read(&self) -> u64 {
+        self.subjects_read
+    }
+
+    /// Records passed in so far, rows and joined categories alike.
+    pub fn records_read(&self) -> u64 {
+        self.records_read
+    }
+
+    /// Rows built so far, before any suppression.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
     fn value(&self, column: &Column, stored: &str) -> Option<String> {
         match column.generalisation {
             Some(g) => self.generaliser.apply(g, stored),
@@ -2006,7 +2022,7 @@ mod tests {
         );
         let text = err.to_string();
         assert!(
-            text.contains("1 субъект") && text.contains("не меньше 5"),
+            text.contains("k = 1, требуется не меньше 5") && text.contains("1 из 7"),
             "{text}"
         );
 
