@@ -25,6 +25,7 @@ mod accounts;
 mod backup;
 mod config;
 mod deadline;
+mod export;
 mod requests;
 mod retention;
 
@@ -80,6 +81,9 @@ enum Command {
     /// Retention: what the rules will do to whom and why (`plan`).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Exports for other uses: a depersonalised dataset for statistics (`depersonalised`).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Write a backup: the data archive and, to a separate file, the key archive.
     Backup(backup::Backup),
     /// Restore a backup into this database (an empty one, or any with --replace).
@@ -263,6 +267,7 @@ impl Cli {
             Command::Backup(cmd) => Some(&cmd.common),
             Command::Requests(cmd) => Some(cmd.common()),
             Command::Retention(cmd) => Some(cmd.common()),
+            Command::Export(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
             Command::Users(cmd) => Some(match cmd {
@@ -416,6 +421,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => backup::backup(cmd, config).await,
         Command::Requests(cmd) => requests::run(cmd, config).await,
         Command::Retention(cmd) => retention::run(cmd, config).await,
+        Command::Export(cmd) => export::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the
