@@ -27,6 +27,7 @@ mod backup;
 mod bench;
 mod config;
 mod deadline;
+mod export;
 mod requests;
 mod retention;
 
@@ -88,6 +89,9 @@ enum Command {
     /// Retention: what the rules will do to whom and why (`plan`), and doing it (`run`).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Exports for other uses: a depersonalised dataset for statistics (`depersonalised`).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Write a backup: the data archive and, to a separate file, the key archive.
     Backup(backup::Backup),
     /// Restore a backup into this database (an empty one, or any with --replace).
@@ -272,6 +276,7 @@ impl Cli {
             Command::Requests(cmd) => Some(cmd.common()),
             Command::Retention(cmd) => Some(cmd.common()),
             Command::Acts(cmd) => Some(cmd.common()),
+            Command::Export(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
             Command::Users(cmd) => Some(match cmd {
@@ -427,6 +432,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Acts(cmd) => acts::run(cmd, config).await,
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Export(cmd) => export::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
         Command::Openapi => {
             // Already ends with a newline, so that the redirected file is byte for byte the

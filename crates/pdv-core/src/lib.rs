@@ -12,6 +12,7 @@ pub mod auth;
 pub mod calendar;
 pub mod consent;
 pub mod deadline;
+pub mod depersonalise;
 pub mod field;
 pub mod identifier;
 pub mod ids;

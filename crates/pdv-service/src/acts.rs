@@ -237,7 +237,7 @@ impl Vault {
         trigger: &str,
         occasion: &str,
     ) -> ServiceResult<OpenAct> {
-        let year = i16::try_from(self.today().year()).unwrap_or(i16::MAX);
+        let year = self.today().year();
         let seq = tx.next_act_seq(year).await?;
         let id = Uuid::now_v7();
         let header = serde_json::to_vec(&self.act_header(occasion)).expect("serialisable");

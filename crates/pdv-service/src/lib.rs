@@ -14,6 +14,7 @@ mod audit_log;
 mod backup;
 mod clock;
 mod demo;
+mod depersonalise;
 mod error;
 mod journal;
 mod keys;
@@ -31,6 +32,9 @@ pub use audit_log::AuditReport;
 pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredReport};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use demo::DemoSummary;
+pub use depersonalise::{
+    DepersonalisationReport, DepersonaliseRequest, DepersonalisedExport, K_NOT_REACHED,
+};
 pub use error::{Problem, ServiceError, ServiceResult};
 pub use journal::{
     EntryView, MissingView, NewRequest, RequestFilter, RequestStep, RequestView, Requester,
