@@ -283,28 +283,18 @@ impl Vault {
         Ok(())
     }
 
-    /// The canonical text an act's hash is computed over: its number, header and entries as
-    /// compact JSON in entry order.
-    async fn act_text(&self, tx: &mut dyn Transaction, row: &ActRow) -> ServiceResult<Vec<u8>> {
+    /// An act's header and entries, decrypted.
+    async fn act_parts(
+        &self,
+        tx: &mut dyn Transaction,
+        row: &ActRow,
+    ) -> ServiceResult<(ActHeader, Vec<ActEntry>)> {
         let header: ActHeader = self.acts_open(row.id, "header", &row.header_ct)?;
         let mut entries = Vec::new();
         for e in tx.act_entries(row.id).await? {
-            let entry: ActEntry =
-                self.acts_open(row.id, &format!("entry.{}", e.entry_no), &e.body_ct)?;
-            entries.push(entry);
+            entries.push(self.acts_open(row.id, &format!("entry.{}", e.entry_no), &e.body_ct)?);
         }
-        let number = ActNumber {
-            year: row.year,
-            seq: row.seq,
-        };
-        Ok(serde_json::to_vec(&json!({
-            "number": number.to_string(),
-            "trigger": row.trigger,
-            "opened_at_ms": row.opened_at_ms,
-            "header": header,
-            "entries": entries,
-        }))
-        .expect("serialisable"))
+        Ok((header, entries))
     }
 
     /// Closes an open act in `tx`: fixes its hash and expiry, and returns the audit event that
@@ -321,8 +311,8 @@ impl Vault {
         if row.closed_at_ms.is_some() {
             return Ok(None);
         }
-        let text = self.act_text(tx, &row).await?;
-        let sha = hex::encode(Sha256::digest(&text));
+        let (header, entries_read) = self.act_parts(tx, &row).await?;
+        let sha = act_hash(&row, &header, &entries_read);
         let entries = tx.act_entry_count(id).await?;
         let expires = self
             .today()
@@ -485,21 +475,15 @@ impl Vault {
                 what: "акт об уничтожении",
                 id: n.to_string(),
             })?;
-        let header: ActHeader = self.acts_open(row.id, "header", &row.header_ct)?;
-        let mut entries = Vec::new();
-        for e in tx.act_entries(row.id).await? {
-            entries.push(self.acts_open(row.id, &format!("entry.{}", e.entry_no), &e.body_ct)?);
-        }
+        let (header, entries) = self.act_parts(&mut *tx, &row).await?;
         // A closed act must still hash to what the audit chain holds.
         if let Some(sha) = &row.sha256
             && row.expired_at_ms.is_none()
+            && act_hash(&row, &header, &entries) != *sha
         {
-            let text = self.act_text(&mut *tx, &row).await?;
-            if hex::encode(Sha256::digest(&text)) != *sha {
-                return Err(ServiceError::Integrity(format!(
-                    "act {n} does not match the hash it was closed with"
-                )));
-            }
+            return Err(ServiceError::Integrity(format!(
+                "act {n} does not match the hash it was closed with"
+            )));
         }
         let event = self.security_event(
             &actor.name,
@@ -515,6 +499,24 @@ impl Vault {
         self.finish(tx, vec![event]).await?;
         Ok(view)
     }
+}
+
+/// The SHA-256 (hex) of an act's canonical text: its number, trigger, opening time, header and
+/// entries as compact JSON in entry order.
+fn act_hash(row: &ActRow, header: &ActHeader, entries: &[ActEntry]) -> String {
+    let number = ActNumber {
+        year: row.year,
+        seq: row.seq,
+    };
+    let text = serde_json::to_vec(&json!({
+        "number": number.to_string(),
+        "trigger": row.trigger,
+        "opened_at_ms": row.opened_at_ms,
+        "header": header,
+        "entries": entries,
+    }))
+    .expect("serialisable");
+    hex::encode(Sha256::digest(&text))
 }
 
 fn identifier_title(kind: IdentifierKind) -> &'static str {

@@ -331,8 +331,20 @@ impl Vault {
         act: &mut Option<OpenAct>,
         report: &mut RunReport,
     ) -> ServiceResult<Option<AuditRecord>> {
+        // Reading the history writes nothing, so a subject whose stored facts cannot be read is
+        // reported and skipped; one damaged subject must not stop the destruction of all others.
         let (history, demand_numbers) =
-            self.history_with_demands(tx, subject, kind.clone()).await?;
+            match self.history_with_demands(tx, subject, kind.clone()).await {
+                Ok(h) => h,
+                Err(ServiceError::Integrity(e)) => {
+                    report.problems.push(RunProblem {
+                        subject,
+                        problem: e,
+                    });
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
         let items = match plan(&self.policy().policy, &history) {
             Ok(p) => p.items,
             Err(e) => {
@@ -356,7 +368,19 @@ impl Vault {
         if due.is_empty() {
             return Ok(None);
         }
-        let (full_name, identifiers) = self.identification(tx, subject).await?;
+        // Still before any write: a subject whose data cannot be decrypted is not destroyed
+        // blindly, without the identification its act needs; it is reported for a person to see.
+        let (full_name, identifiers) = match self.identification(tx, subject).await {
+            Ok(found) => found,
+            Err(ServiceError::Integrity(e)) => {
+                report.problems.push(RunProblem {
+                    subject,
+                    problem: e,
+                });
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         let whole = due.len() == history.records.len();
         // Records per category, and those due per category.
         let mut held_per_category: BTreeMap<&str, usize> = BTreeMap::new();

@@ -14,7 +14,7 @@ use pdv_service::{RetentionReport, RunReport, Vault};
 
 use crate::auth::Caller;
 use crate::openapi::{
-    BadRequest, Forbidden, InternalError, NotFound, ServiceUnavailable, Unauthorized,
+    BadRequest, Forbidden, InternalError, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::problem::ApiError;
 
@@ -52,6 +52,7 @@ fn only(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiErr
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
         (status = 500, response = InternalError),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -107,6 +108,7 @@ pub(crate) async fn list_acts(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
         (status = 500, response = InternalError),
         (status = 503, response = ServiceUnavailable),
     ),
