@@ -172,8 +172,14 @@ pub struct DestructionDemand {
     /// The due date the request journal computed for it (D3: 7 working days on the production
     /// calendar, which the planner does not hold).
     pub due: Date,
+    /// The day the operator accepted it (answered without refusing), if before the due date:
+    /// once accepted there is nothing left to wait for, so the data go on the next run.
+    pub accepted: Option<Date>,
     /// The categories demanded; empty means all the subject's data.
     pub categories: Vec<String>,
+    /// The request's number in the journal (`2026-000042`), for the plan, the act and the
+    /// journal entry that records the destruction.
+    pub request: Option<String>,
 }
 
 /// A block in force (ст. 21 ч. 1).
@@ -235,7 +241,12 @@ pub enum Ground {
     /// The consents that covered the category ended and no other basis covers it (ст. 21 ч. 5).
     ConsentWithdrawn { purposes: Vec<String>, on: Date },
     /// An accepted demand to destroy (ст. 20 ч. 3).
-    DestructionDemand { received: Date },
+    DestructionDemand {
+        received: Date,
+        /// The request's number in the journal, when the demand came through it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+    },
     /// No rule covers the record.
     NoRule,
 }
@@ -517,24 +528,36 @@ impl Planner<'_> {
             .demands
             .iter()
             .filter(|d| d.categories.is_empty() || d.categories.contains(&self.record.category))
-            .map(|d| Ending {
-                expires: d.due,
-                start: d.received,
-                deadline: d.due,
-                deadline_norm: norm,
-                ground: Ground::DestructionDemand {
-                    received: d.received,
-                },
-                action: RetentionAction::Destroy,
-                statutory: false,
-                norm: norm.to_string(),
-                order,
-                text: format!(
-                    "Требование субъекта об уничтожении данных от {} ({norm}): срок по журналу \
-                     обращений истекает {}; данные, которые закон обязывает хранить, под требование не \
-                     подпадают.",
-                    d.received, d.due
-                ),
+            .map(|d| {
+                let expires = d.accepted.map_or(d.due, |a| a.min(d.due));
+                let number = d
+                    .request
+                    .as_deref()
+                    .map_or_else(String::new, |n| format!(" № {n}"));
+                let accepted = match d.accepted {
+                    Some(a) if a < d.due => format!(" Требование принято {a}."),
+                    _ => String::new(),
+                };
+                Ending {
+                    expires,
+                    start: d.received,
+                    deadline: d.due,
+                    deadline_norm: norm,
+                    ground: Ground::DestructionDemand {
+                        received: d.received,
+                        request: d.request.clone(),
+                    },
+                    action: RetentionAction::Destroy,
+                    statutory: false,
+                    norm: norm.to_string(),
+                    order,
+                    text: format!(
+                        "Требование субъекта об уничтожении данных{number} от {} ({norm}): срок по \
+                         журналу обращений истекает {}.{accepted} Данные, которые закон обязывает \
+                         хранить, под требование не подпадают.",
+                        d.received, d.due
+                    ),
+                }
             })
             .collect()
     }
@@ -826,9 +849,10 @@ fn overridden_list(endings: &[&Ending]) -> String {
         .map(|e| match &e.ground {
             Ground::Rule { id, .. } => format!("правилу «{id}» (срок истёк бы {})", e.expires),
             Ground::ConsentWithdrawn { on, .. } => format!("отзыву согласия ({on})"),
-            Ground::DestructionDemand { received } => {
-                format!("требованию об уничтожении от {received}")
-            }
+            Ground::DestructionDemand { received, request } => match request {
+                Some(n) => format!("требованию об уничтожении от {received} (обращение № {n})"),
+                None => format!("требованию об уничтожении от {received}"),
+            },
             Ground::NoRule => "отсутствию правила".to_string(),
         })
         .collect::<Vec<_>>()

@@ -74,10 +74,18 @@ pub struct NewRequest {
 
 /// The encrypted part of a request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Details {
-    requester: Requester,
+pub(crate) struct Details {
+    pub(crate) requester: Requester,
     identity: IdentityCheck,
     text: String,
+    /// The categories a request to block, rectify or destroy names; all when empty. Requests
+    /// journaled before this field existed read as naming all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) categories: Vec<String>,
+    /// The blocks placed at receipt for the time of the check (ст. 21 ч. 1). A destruction
+    /// demand's own block does not hold back the destruction it asks for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) blocks: Vec<pdv_core::BlockId>,
 }
 
 /// One line of a request's history.
@@ -602,10 +610,33 @@ impl Vault {
         let year = received_at.to_zoned(self.time_zone()).year();
         let seq = tx.next_request_seq(year).await?;
         let id = Uuid::now_v7();
+        // ст. 21 ч. 1: a request alleging inaccurate data or unlawful processing blocks the
+        // subject's data at once, for the time of the check (D4): one block per disputed
+        // category, or one for everything when none is named. Their ids go into the details so
+        // that the destruction a demand asks for is not held back by the demand's own block.
+        let blocks: Vec<(pdv_core::BlockId, Option<String>)> = if matches!(
+            kind,
+            RequestKind::Blocking | RequestKind::Rectification | RequestKind::Destruction
+        ) && input.subject.is_some()
+        {
+            let categories: Vec<Option<String>> = if input.categories.is_empty() {
+                vec![None]
+            } else {
+                input.categories.iter().cloned().map(Some).collect()
+            };
+            categories
+                .into_iter()
+                .map(|c| (pdv_core::BlockId(Uuid::now_v7()), c))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let details = Details {
             requester: input.requester,
             identity: input.identity,
             text: input.text,
+            categories: input.categories.clone(),
+            blocks: blocks.iter().map(|(id, _)| *id).collect(),
         };
         let plain =
             serde_json::to_vec(&details).map_err(|e| ServiceError::Integrity(e.to_string()))?;
@@ -671,24 +702,13 @@ impl Vault {
                 }
             }
         }
-        // ст. 21 ч. 1: a request alleging inaccurate data or unlawful processing blocks the
-        // subject's data at once, for the time of the check (D4). The block names the request,
-        // not its contents; lifting it with the blocks API closes the check.
-        if matches!(
-            kind,
-            RequestKind::Blocking | RequestKind::Rectification | RequestKind::Destruction
-        ) && let Some(subject) = row.subject
-        {
-            // One block per disputed category, or one for everything when none is named.
-            let categories: Vec<Option<String>> = if input.categories.is_empty() {
-                vec![None]
-            } else {
-                input.categories.iter().cloned().map(Some).collect()
-            };
-            for category in categories {
+        // The blocks decided above; the block names the request, not its contents; lifting it
+        // with the blocks API closes the check.
+        if let Some(subject) = row.subject {
+            for (id, category) in blocks {
                 let block = pdv_store::BlockRow {
                     subject,
-                    id: pdv_core::BlockId(Uuid::now_v7()),
+                    id,
                     category: category.clone(),
                     reason: format!(
                         "обращение № {number}: {} — блокирование на период проверки (ст. 21 ч. 1 152-ФЗ)",
@@ -759,7 +779,56 @@ impl Vault {
             })
     }
 
-    fn details(&self, state: &RequestState) -> ServiceResult<Details> {
+    /// Appends an entry the system writes itself (a retention run recording the destruction a
+    /// demand asked for): a note that keeps the request's status, sealed like any other entry,
+    /// and its audit event with the entry's digest, for the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn system_note(
+        &self,
+        tx: &mut dyn Transaction,
+        actor: &str,
+        request: Uuid,
+        number: &str,
+        subject: Option<SubjectId>,
+        entry_no: u32,
+        status: &str,
+        text: &str,
+    ) -> ServiceResult<AuditRecord> {
+        let entry = RequestEntryRow {
+            request,
+            entry_no,
+            at_ms: self.now_ms(),
+            actor: actor.to_string(),
+            step: Step::Note.as_str().into(),
+            status: status.to_string(),
+            due: None,
+            details_ct: Some(self.journal_seal(
+                AAD_TABLE,
+                request,
+                &format!("entry/{entry_no}"),
+                text.as_bytes(),
+            )),
+        };
+        tx.insert_request_entry(&entry).await?;
+        Ok(AuditRecord {
+            at_ms: self.now_ms(),
+            actor: actor.to_string(),
+            action: "request.note".into(),
+            operation: Some(Operation::Recording),
+            purpose: None,
+            subject,
+            outcome: Outcome::Done,
+            details: canonical_details(&json!({
+                "number": number,
+                "entry": entry_no,
+                "status": status,
+                "due": null,
+                "entry_sha256": entry_digest(&entry),
+            })),
+        })
+    }
+
+    pub(crate) fn details(&self, state: &RequestState) -> ServiceResult<Details> {
         let plain = self.journal_open(
             AAD_TABLE,
             state.request.id,

@@ -26,7 +26,8 @@ pub struct MessageView {
     pub created_at: String,
     /// The journal number of the request it answers, if any.
     pub request: Option<String>,
-    /// `answer`, `extension_notice`, `refusal`.
+    /// `answer`, `extension_notice`, `refusal`, `destruction_notice` (what a demand to destroy
+    /// led to, written by the retention run).
     pub kind: String,
     /// `email`, `sms` or `post`.
     pub channel: String,

@@ -63,6 +63,18 @@ pub struct RunReport {
     pub problems: Vec<RunProblem>,
 }
 
+/// A destruction demand of the journal, as the run needs it once the data are destroyed.
+#[derive(Debug, Clone)]
+struct DemandRequest {
+    id: uuid::Uuid,
+    number: String,
+    entries: u32,
+    status: String,
+    contact: Option<String>,
+    categories: Vec<String>,
+    blocks: Vec<pdv_core::BlockId>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunProblem {
     pub subject: SubjectId,
@@ -112,14 +124,13 @@ impl Vault {
         Ok(self.history_with_demands(tx, subject, kind).await?.0)
     }
 
-    /// The subject's history, and the numbers of its destruction demands with the day each was
-    /// received (for the act).
+    /// The subject's history, and the destruction demands of the journal behind it.
     async fn history_with_demands(
         &self,
         tx: &mut dyn Transaction,
         subject: SubjectId,
         kind: String,
-    ) -> ServiceResult<(SubjectHistory, Vec<(Date, String)>)> {
+    ) -> ServiceResult<(SubjectHistory, Vec<DemandRequest>)> {
         let mut events = Vec::new();
         for a in tx.anchors(subject).await? {
             let Ok(event) = serde_json::from_value::<AnchorEvent>(serde_json::json!(a.event))
@@ -145,19 +156,10 @@ impl Vault {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        let blocks = tx
-            .blocks(subject)
-            .await?
-            .into_iter()
-            .filter(|b| b.lifted_at_ms.is_none())
-            .map(|b| BlockFact {
-                category: b.category,
-                since: self.civil(b.placed_at_ms),
-            })
-            .collect();
-        // Accepted demands to destroy: destruction requests of the journal not refused.
+        // Accepted demands to destroy: destruction requests of the journal not refused. One
+        // accepted (answered) before its due date is due on the day of the answer.
         let mut demands = Vec::new();
-        let mut numbers = Vec::new();
+        let mut requests = Vec::new();
         for r in tx
             .requests(&RequestQuery {
                 kind: Some("destruction".into()),
@@ -173,16 +175,67 @@ impl Vault {
             let Ok(due) = r.due.parse::<Date>() else {
                 continue;
             };
-            numbers.push((
-                self.civil(r.request.received_at_ms),
-                format!("{}-{:06}", r.request.year, r.request.seq),
-            ));
+            let number = format!("{}-{:06}", r.request.year, r.request.seq);
+            let details = self.details(&r)?;
+            let accepted = if r.status == "answered" {
+                tx.request_entries(r.request.id)
+                    .await?
+                    .iter()
+                    .rev()
+                    .find(|e| e.step == "answer")
+                    .map(|e| self.civil(e.at_ms))
+            } else {
+                None
+            };
             demands.push(DestructionDemand {
                 received: self.civil(r.request.received_at_ms),
                 due,
-                categories: Vec::new(),
+                accepted,
+                categories: details.categories.clone(),
+                request: Some(number.clone()),
+            });
+            requests.push(DemandRequest {
+                id: r.request.id,
+                number,
+                entries: r.entries,
+                status: r.status.clone(),
+                contact: details
+                    .requester
+                    .contact
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string),
+                categories: details.categories,
+                blocks: details.blocks,
             });
         }
+        // A block placed by a destruction demand for the time of its check does not hold back
+        // the destruction the demand asks for; any other block does (ст. 21 ч. 1, ч. 6).
+        let own_blocks: BTreeSet<pdv_core::BlockId> = requests
+            .iter()
+            .flat_map(|d| d.blocks.iter().copied())
+            .collect();
+        // Requests journaled before the block ids were kept are recognised by the reason the
+        // journal wrote for their block.
+        let own_reasons: Vec<String> = requests
+            .iter()
+            .filter(|d| d.blocks.is_empty())
+            .map(|d| format!("обращение № {}:", d.number))
+            .collect();
+        let blocks = tx
+            .blocks(subject)
+            .await?
+            .into_iter()
+            .filter(|b| b.lifted_at_ms.is_none())
+            .filter(|b| {
+                !own_blocks.contains(&b.id) && !own_reasons.iter().any(|r| b.reason.starts_with(r))
+            })
+            .map(|b| BlockFact {
+                category: b.category,
+                since: self.civil(b.placed_at_ms),
+            })
+            .collect();
         let records = tx
             .records(subject, None)
             .await?
@@ -203,7 +256,7 @@ impl Vault {
                 blocks,
                 records,
             },
-            numbers,
+            requests,
         ))
     }
 
@@ -296,12 +349,10 @@ impl Vault {
             let mut events = Vec::new();
             for (subject, kind) in page {
                 report.subjects_checked += 1;
-                if let Some(event) = self
-                    .run_subject(&mut *tx, actor, at, subject, kind, &mut act, &mut report)
-                    .await?
-                {
-                    events.push(event);
-                }
+                events.extend(
+                    self.run_subject(&mut *tx, actor, at, subject, kind, &mut act, &mut report)
+                        .await?,
+                );
             }
             self.finish(tx, events).await?;
             progress(&report);
@@ -330,10 +381,10 @@ impl Vault {
         kind: String,
         act: &mut Option<OpenAct>,
         report: &mut RunReport,
-    ) -> ServiceResult<Option<AuditRecord>> {
+    ) -> ServiceResult<Vec<AuditRecord>> {
         // Reading the history writes nothing, so a subject whose stored facts cannot be read is
         // reported and skipped; one damaged subject must not stop the destruction of all others.
-        let (history, demand_numbers) =
+        let (history, demand_requests) =
             match self.history_with_demands(tx, subject, kind.clone()).await {
                 Ok(h) => h,
                 Err(ServiceError::Integrity(e)) => {
@@ -341,7 +392,7 @@ impl Vault {
                         subject,
                         problem: e,
                     });
-                    return Ok(None);
+                    return Ok(Vec::new());
                 }
                 Err(e) => return Err(e),
             };
@@ -352,7 +403,7 @@ impl Vault {
                     subject,
                     problem: e.to_string(),
                 });
-                return Ok(None);
+                return Ok(Vec::new());
             }
         };
         let mut due: Vec<&PlanItem> = Vec::new();
@@ -366,7 +417,7 @@ impl Vault {
             }
         }
         if due.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         // Still before any write: a subject whose data cannot be decrypted is not destroyed
         // blindly, without the identification its act needs; it is reported for a person to see.
@@ -377,7 +428,7 @@ impl Vault {
                     subject,
                     problem: e,
                 });
-                return Ok(None);
+                return Ok(Vec::new());
             }
             Err(e) => return Err(e),
         };
@@ -418,12 +469,8 @@ impl Vault {
                 grounds.insert(match &item.ground {
                     Ground::Rule { id, .. } => format!("rule:{id}"),
                     Ground::ConsentWithdrawn { .. } => "consent_withdrawn".into(),
-                    Ground::DestructionDemand { received } => {
-                        for (day, number) in &demand_numbers {
-                            if day == received {
-                                requests.insert(number.clone());
-                            }
-                        }
+                    Ground::DestructionDemand { request, .. } => {
+                        requests.extend(request.iter().cloned());
                         "destruction_demand".into()
                     }
                     Ground::NoRule => "no_rule".into(),
@@ -482,13 +529,72 @@ impl Vault {
                 whole_subject: whole,
                 reasons: reasons.into_iter().collect(),
                 processors: processors.into_iter().collect(),
-                requests: requests.into_iter().collect(),
+                requests: requests.iter().cloned().collect(),
                 destroyed_at: self.local_time(now),
             },
         )
         .await?;
+        // Each demand carried out gets an entry in its request's history and, where the request
+        // gave an address, a notice to the subject of what was destroyed and what the law keeps
+        // (ст. 20 ч. 3, ст. 21 ч. 3). Its own blocks for the check end with it.
+        let mut journal_events = Vec::new();
+        for demand in demand_requests
+            .iter()
+            .filter(|d| requests.contains(&d.number))
+        {
+            let destroyed: Vec<&str> = categories
+                .iter()
+                .filter(|c| demand.categories.is_empty() || demand.categories.contains(&c.id))
+                .map(|c| c.title.as_str())
+                .collect();
+            let kept = kept_by_law(policy, &items, at, &demand.categories);
+            let mut text = format!(
+                "Данные уничтожены по требованию (акт об уничтожении № {number}): {}.",
+                destroyed.join("; ")
+            );
+            if !kept.is_empty() {
+                text.push_str(&format!(
+                    " Сохраняются, поскольку их хранение требует закон: {}.",
+                    kept.join("; ")
+                ));
+            }
+            journal_events.push(
+                self.system_note(
+                    tx,
+                    actor,
+                    demand.id,
+                    &demand.number,
+                    Some(subject),
+                    demand.entries + 1,
+                    &demand.status,
+                    &text,
+                )
+                .await?,
+            );
+            if let Some(to) = &demand.contact {
+                let body = format!(
+                    "Уведомление об уничтожении персональных данных по обращению № {}.\n\n{text}\n\n\
+                     Уведомление направлено в соответствии с ч. 3 ст. 20 и ч. 3 ст. 21 \
+                     Федерального закона № 152-ФЗ «О персональных данных».",
+                    demand.number
+                );
+                self.queue_message(tx, Some(demand.id), "destruction_notice", to, &body)
+                    .await?;
+            }
+            if !whole {
+                for block in &demand.blocks {
+                    tx.lift_block(
+                        subject,
+                        *block,
+                        now,
+                        &format!("данные уничтожены по акту № {number}"),
+                    )
+                    .await?;
+                }
+            }
+        }
         let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
-        Ok(Some(AuditRecord {
+        let destroyed_event = AuditRecord {
             operation: Some(Operation::Destruction),
             subject: Some(subject),
             ..self.security_event(
@@ -504,6 +610,37 @@ impl Vault {
                     "method": if whole { "crypto_shredding_subject" } else { "crypto_shredding_category" },
                 }),
             )
-        }))
+        };
+        Ok(Some(destroyed_event)
+            .into_iter()
+            .chain(journal_events)
+            .collect())
     }
+}
+
+/// The statutory data of the demanded categories that stay after the demand, in words: the
+/// category and until when (or until which event) the law keeps it.
+fn kept_by_law(
+    policy: &pdv_core::policy::Policy,
+    items: &[PlanItem],
+    at: Date,
+    demanded: &[String],
+) -> Vec<String> {
+    let mut kept = BTreeSet::new();
+    for i in items.iter().filter(|i| i.statutory && !i.is_due(at)) {
+        if !demanded.is_empty() && !demanded.contains(&i.category) {
+            continue;
+        }
+        let title = policy
+            .category(&i.category)
+            .map_or_else(|| i.category.clone(), |c| c.title.clone());
+        kept.insert(match i.expires {
+            Some(d) => format!("{title} — до {d} ({})", i.norm),
+            None => format!(
+                "{title} — в течение срока, установленного законом ({})",
+                i.norm
+            ),
+        });
+    }
+    kept.into_iter().collect()
 }

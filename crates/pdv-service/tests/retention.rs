@@ -532,3 +532,169 @@ async fn a_category_written_before_category_keys_moves_under_its_key_on_the_next
             .is_err()
     );
 }
+
+/// Registers a destruction demand for `subject` through the journal.
+async fn demand(
+    v: &Vault,
+    subject: pdv_core::SubjectId,
+    contact: &str,
+    categories: &[&str],
+) -> pdv_service::RequestView {
+    v.receive_request(
+        &agent(),
+        serde_json::from_value(serde_json::json!({
+            "kind": "destruction",
+            "channel": "email",
+            "subject": subject,
+            "requester": { "name": "Петров Иван", "contact": contact },
+            "text": "Прошу уничтожить мои данные",
+            "categories": categories,
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn blocks_in_force(v: &Vault, id: pdv_core::SubjectId) -> Vec<Option<String>> {
+    let mut tx = v.store().begin().await.unwrap();
+    tx.blocks(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.lifted_at_ms.is_none())
+        .map(|b| b.category)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_destruction_demand_is_carried_out_despite_its_own_block_then_journaled_and_notified() {
+    let f = fixture().await;
+    let v = &f.vault;
+    let one = buyer(v, 1, "2025-12-01").await;
+    let two = buyer(v, 2, "2025-12-01").await;
+    // One demand names its categories, the other asks for everything; each blocks what it names
+    // for the time of the check (ст. 21 ч. 1).
+    let first = demand(v, one, "buyer1@example.ru", &["contacts"]).await;
+    let second = demand(v, two, "buyer2@example.ru", &[]).await;
+    assert_eq!(
+        blocks_in_force(v, one).await,
+        [Some("contacts".to_string())]
+    );
+    assert_eq!(blocks_in_force(v, two).await, [None]);
+
+    // Before the due date and before an answer nothing goes, and the plan says when it will.
+    let report = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(report.records_destroyed, 0, "{report:?}");
+    let plan = v.retention_plan(v.today()).await.unwrap();
+    let planned = plan.subjects.iter().find(|s| s.subject == one).unwrap();
+    for item in &planned.items {
+        match item.category.as_str() {
+            "contacts" => {
+                assert_eq!(
+                    item.ground,
+                    pdv_core::retention::Ground::DestructionDemand {
+                        received: v.today(),
+                        request: Some(first.number.clone()),
+                    }
+                );
+                assert_eq!(item.expires.unwrap().to_string(), first.due);
+                assert!(item.reason.contains(&first.number), "{}", item.reason);
+            }
+            // Only the category demanded: the rest keeps its own rules.
+            _ => assert!(
+                !matches!(
+                    item.ground,
+                    pdv_core::retention::Ground::DestructionDemand { .. }
+                ),
+                "{item:?}"
+            ),
+        }
+    }
+
+    // Accepted (answered) today: the first demand is carried out by the next run, although
+    // its own block is still in place.
+    v.request_step(
+        &agent(),
+        first.number.parse().unwrap(),
+        pdv_service::RequestStep {
+            step: "answer".into(),
+            text: Some("Требование удовлетворено".into()),
+            identity: None,
+        },
+    )
+    .await
+    .unwrap();
+    let report = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(report.records_destroyed, 1, "{report:?}");
+    assert_eq!(report.held, 0, "{report:?}");
+    assert_eq!(categories_left(v, one).await, ["identity", "order"]);
+    assert_eq!(categories_left(v, two).await.len(), 3, "not due yet");
+    assert!(
+        blocks_in_force(v, one).await.is_empty(),
+        "the demand's block ends with it"
+    );
+    let act_number = report.acts[0].clone();
+    let act = v.act(&agent(), &act_number).await.unwrap();
+    assert_eq!(act.entries[0].requests, [first.number.as_str()]);
+
+    // The request's history records what was destroyed under which act; its status stays.
+    let view = v
+        .request_view(&agent(), first.number.parse().unwrap())
+        .await
+        .unwrap();
+    let last = view.entries.last().unwrap().clone();
+    assert_eq!(last.step, "note");
+    assert_eq!(last.status, "answered");
+    let text = last.text.unwrap();
+    assert!(text.contains(&act_number), "{text}");
+    let contacts_title = &v.policy().policy.category("contacts").unwrap().title;
+    assert!(text.contains(contacts_title.as_str()), "{text}");
+    // The subject is told, at the address the request gave.
+    let notices: Vec<_> = v
+        .outbox(&agent(), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "destruction_notice")
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].address, "buyer1@example.ru");
+    assert_eq!(notices[0].request.as_deref(), Some(first.number.as_str()));
+    assert!(notices[0].body.contains(&act_number));
+
+    // The second demand, never answered, is carried out on its due date: everything but the
+    // order, which the accounting law keeps, and the notice says so.
+    f.clock.set(
+        format!("{}T10:00:00+03:00", second.due)
+            .parse::<jiff::Timestamp>()
+            .unwrap(),
+    );
+    let report = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(report.held, 0, "{report:?}");
+    assert_eq!(categories_left(v, two).await, ["order"]);
+    assert!(blocks_in_force(v, two).await.is_empty());
+    let view = v
+        .request_view(&agent(), second.number.parse().unwrap())
+        .await
+        .unwrap();
+    let last = view.entries.last().unwrap().clone();
+    assert_eq!(
+        (last.step.as_str(), last.status.as_str()),
+        ("note", "received")
+    );
+    let text = last.text.unwrap();
+    let order_title = &v.policy().policy.category("order").unwrap().title;
+    assert!(
+        text.contains("Сохраняются") && text.contains(order_title.as_str()),
+        "{text}"
+    );
+    // A rerun neither destroys nor journals anything again.
+    let again = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(again.records_destroyed, 0);
+    let view = v
+        .request_view(&agent(), second.number.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(view.entries.len(), 2);
+}

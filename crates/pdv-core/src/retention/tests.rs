@@ -63,7 +63,9 @@ fn demand(received: Date, due: Date) -> DestructionDemand {
     DestructionDemand {
         received,
         due,
+        accepted: None,
         categories: Vec::new(),
+        request: None,
     }
 }
 
@@ -295,7 +297,8 @@ fn lider_accounting_data_survive_a_withdrawal_and_a_demand_the_rest_goes() {
         assert_eq!(
             i.ground,
             Ground::DestructionDemand {
-                received: date(2025, 5, 2)
+                received: date(2025, 5, 2),
+                request: None,
             }
         );
         assert_eq!(i.expires, Some(date(2025, 5, 14)));
@@ -316,6 +319,38 @@ fn lider_accounting_data_survive_a_withdrawal_and_a_demand_the_rest_goes() {
     let on_due = due(&demanded, date(2025, 5, 14));
     assert_eq!(on_due.len(), 2);
     assert!(on_due.iter().all(|i| !i.statutory));
+}
+
+#[test]
+fn an_accepted_demand_is_due_on_the_day_it_was_accepted_and_names_its_request() {
+    let policy = lider();
+    let mut user = history("user", vec![record(1, "identity", date(2025, 3, 1))]);
+    user.demands.push(DestructionDemand {
+        accepted: Some(date(2025, 5, 6)),
+        request: Some("2025-000007".into()),
+        ..demand(date(2025, 5, 2), date(2025, 5, 14))
+    });
+    let p = planned(&policy, &user);
+    let i = item(&p, 1);
+    assert_eq!(i.expires, Some(date(2025, 5, 6)));
+    // The legal deadline is still the journal's, not the acceptance.
+    assert_eq!(i.deadline, Some(date(2025, 5, 14)));
+    assert_eq!(
+        i.ground,
+        Ground::DestructionDemand {
+            received: date(2025, 5, 2),
+            request: Some("2025-000007".into()),
+        }
+    );
+    assert!(i.reason.contains("№ 2025-000007"), "{}", i.reason);
+    assert!(i.reason.contains("принято 2025-05-06"), "{}", i.reason);
+    assert!(!i.is_due(date(2025, 5, 5)) && i.is_due(date(2025, 5, 6)));
+
+    // Accepted after the due date changes nothing: the due date already binds.
+    user.demands[0].accepted = Some(date(2025, 6, 1));
+    let late = planned(&policy, &user);
+    assert_eq!(item(&late, 1).expires, Some(date(2025, 5, 14)));
+    assert!(!item(&late, 1).reason.contains("принято"));
 }
 
 #[test]
@@ -769,6 +804,7 @@ fn case() -> impl Strategy<Value = Case> {
                 0u16..3000,
                 0u16..20,
                 prop::option::of(prop::sample::select(categories.clone())),
+                prop::option::of(0u16..30),
             ),
             0..2,
         );
@@ -809,10 +845,12 @@ fn case() -> impl Strategy<Value = Case> {
                         .collect(),
                     demands: demands
                         .into_iter()
-                        .map(|(received, wait, category)| DestructionDemand {
+                        .map(|(received, wait, category, accepted)| DestructionDemand {
                             received: day(received),
                             due: day(received + wait),
+                            accepted: accepted.map(|a| day(received + a)),
                             categories: category.into_iter().collect(),
+                            request: None,
                         })
                         .collect(),
                     blocks: blocks
@@ -920,7 +958,7 @@ proptest! {
                     .demands
                     .iter()
                     .filter(|d| d.categories.is_empty() || d.categories.contains(&r.category))
-                    .map(|d| d.due),
+                    .map(|d| d.accepted.map_or(d.due, |a| a.min(d.due))),
             );
             earliest.extend(case.history.consents.iter().filter_map(ConsentFact::ended));
             let bound = earliest.into_iter().min();
