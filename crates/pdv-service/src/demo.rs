@@ -280,14 +280,16 @@ impl Vault {
                 .await?;
                 summary.records += 1;
             }
-            // Retention needs the events periods count from. Every third subject had its order
-            // fulfilled, claim closed, account deleted or contract terminated: half of them long
-            // enough ago that a period has run out (so `pdv retention run` has work on the demo),
-            // half recently (so it has something to leave alone).
-            if i % 3 == 0
+            // Retention needs the events periods count from. Every third round over the kinds,
+            // each subject had its order fulfilled, claim closed, account deleted or contract
+            // terminated: in half of those rounds long enough ago that a period has run out (so
+            // `pdv retention run` has work on the demo), in the other half recently (so it has
+            // something to leave alone). Counting in rounds gives every kind both.
+            let round = i / kinds.len().max(1);
+            if round.is_multiple_of(3)
                 && let Some(event) = demo_event(&policy, kind)
             {
-                let years = if i % 2 == 0 { 4 } else { 1 };
+                let years = if round.is_multiple_of(6) { 4 } else { 1 };
                 let on = self
                     .today()
                     .checked_sub(jiff::Span::new().years(years).days(10))
