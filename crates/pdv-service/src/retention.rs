@@ -14,6 +14,12 @@
 //! tombstone); otherwise a category whose records are all due loses its category key and rows
 //! (irreversible for that category alone); a category of which only some records are due (per
 //! order) loses those rows.
+//!
+//! A destruction demand of the journal is planned with the categories it names, is due on its
+//! due date or, once answered without refusal, on the day of the answer, and is not held back by
+//! the block the demand itself placed for its check. When the run carries it out, it appends a
+//! note to the request (what went under which act, what the law keeps), lifts the demand's
+//! blocks and queues the notice to the subject, in the batch's transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 
