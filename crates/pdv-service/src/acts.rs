@@ -167,6 +167,9 @@ pub(crate) struct OpenAct {
     pub next_entry: u32,
 }
 
+/// The table an act's fields are bound to.
+const ACTS_TABLE: &str = "destruction_acts";
+
 fn status(row: &ActRow) -> &'static str {
     if row.expired_at_ms.is_some() {
         "expired"
@@ -179,14 +182,7 @@ fn status(row: &ActRow) -> &'static str {
 
 impl Vault {
     fn acts_seal(&self, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
-        self.keyring().acts_key().encrypt_field(
-            plain,
-            &FieldAad {
-                table: "destruction_acts",
-                row_id: id.as_bytes(),
-                field,
-            },
-        )
+        crate::sealed::seal(&self.keyring().acts_key(), ACTS_TABLE, id, field, plain)
     }
 
     fn acts_open<T: serde::de::DeserializeOwned>(
@@ -195,18 +191,7 @@ impl Vault {
         field: &str,
         ct: &[u8],
     ) -> ServiceResult<T> {
-        let plain = self
-            .keyring()
-            .acts_key()
-            .decrypt_field(
-                ct,
-                &FieldAad {
-                    table: "destruction_acts",
-                    row_id: id.as_bytes(),
-                    field,
-                },
-            )
-            .map_err(|e| ServiceError::Integrity(format!("act {id}: {field}: {e}")))?;
+        let plain = crate::sealed::open(&self.keyring().acts_key(), ACTS_TABLE, id, field, ct)?;
         serde_json::from_slice(&plain)
             .map_err(|e| ServiceError::Integrity(format!("act {id}: {field}: {e}")))
     }

@@ -16,7 +16,6 @@ use pdv_core::deadline::{self, Due};
 use pdv_core::request::{
     Channel, IdentityCheck, Missing, RequestKind, RequestNumber, Status, Step,
 };
-use pdv_crypto::FieldAad;
 use pdv_store::{RequestEntryRow, RequestQuery, RequestRow, RequestState, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -357,14 +356,7 @@ impl Vault {
     /// Encrypts a field of the journal or the outbox (`table`) under the journal key, bound to
     /// its table, row and field.
     pub(crate) fn journal_seal(&self, table: &str, id: Uuid, field: &str, plain: &[u8]) -> Vec<u8> {
-        self.keyring().journal_key().encrypt_field(
-            plain,
-            &FieldAad {
-                table,
-                row_id: id.as_bytes(),
-                field,
-            },
-        )
+        crate::sealed::seal(&self.keyring().journal_key(), table, id, field, plain)
     }
 
     /// Decrypts what [`Vault::journal_seal`] encrypted, as text.
@@ -375,19 +367,8 @@ impl Vault {
         field: &str,
         ct: &[u8],
     ) -> ServiceResult<String> {
-        let plain = self
-            .keyring()
-            .journal_key()
-            .decrypt_field(
-                ct,
-                &FieldAad {
-                    table,
-                    row_id: id.as_bytes(),
-                    field,
-                },
-            )
-            .map_err(|e| ServiceError::Integrity(format!("{table} {id}: {field}: {e}")))?;
-        String::from_utf8(plain.to_vec())
+        let plain = crate::sealed::open(&self.keyring().journal_key(), table, id, field, ct)?;
+        String::from_utf8(plain)
             .map_err(|_| ServiceError::Integrity(format!("{table} {id}: {field} is not UTF-8")))
     }
 

@@ -22,6 +22,7 @@ mod monitoring;
 mod outbox;
 mod rectify;
 mod retention;
+mod sealed;
 mod vault;
 mod views;
 
