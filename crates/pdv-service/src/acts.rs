@@ -541,6 +541,14 @@ pub fn render_act_html(act: &ActView) -> String {
     row(&mut out, "Оператор", &h.operator);
     row(&mut out, "Информационная система", &h.system);
     row(&mut out, "Способ уничтожения", &h.method);
+    // Приказ № 179 п. «е» asks for the carriers and sheets of paper records; pdvault processes by
+    // automated means only, so the act says so instead of leaving the line out.
+    row(
+        &mut out,
+        "Материальные носители",
+        "не уничтожались: обработка автоматизированная, данные уничтожены в базе данных \
+         информационной системы",
+    );
     row(&mut out, "Основание", &h.occasion);
     row(
         &mut out,

@@ -291,6 +291,8 @@ async fn statutory_data_outlive_the_rest_then_go_with_an_act_each_time() {
         "ИСПДн «Заказы»",
         "Сидорова Ольга Ивановна",
         "Выгрузка из журнала регистрации событий",
+        "Материальные носители",
+        "Способ уничтожения",
         act.summary.sha256.as_deref().unwrap(),
     ] {
         assert!(html.contains(needle), "the act's HTML lacks {needle}");
