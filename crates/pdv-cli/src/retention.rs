@@ -52,6 +52,9 @@ pub struct PlanArgs {
     /// Only what is due on that day.
     #[arg(long)]
     pub due: bool,
+    /// One subject only (its id).
+    #[arg(long, value_name = "ID")]
+    pub subject: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -79,15 +82,16 @@ pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitC
             .parse()
             .with_context(|| format!("--at: «{text}» — не дата ГГГГ-ММ-ДД"))?,
     };
-    let mut report = vault.retention_plan(at).await?;
-    if args.due {
-        for s in &mut report.subjects {
-            s.items.retain(|i| i.is_due(at));
-        }
-        report
-            .subjects
-            .retain(|s| !s.items.is_empty() || s.problem.is_some());
-    }
+    let mut query = pdv_service::PlanQuery::new(at);
+    query.due_only = args.due;
+    query.subject =
+        match args.subject.as_deref() {
+            None => None,
+            Some(text) => Some(pdv_core::SubjectId::parse(text).with_context(|| {
+                format!("--subject: «{text}» — не идентификатор субъекта (UUID)")
+            })?),
+        };
+    let report = vault.retention_plan_all(query).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);

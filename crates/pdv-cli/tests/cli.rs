@@ -902,6 +902,19 @@ fn retention_plan_shows_what_will_happen_and_changes_nothing() {
     let out = pdv(dir.path(), &["retention", "plan", "--at", "завтра"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--at"), "{}", text(&out));
+    // One subject's plan.
+    let one = plan["subjects"][1]["subject"].as_str().unwrap();
+    let out = pdv(
+        dir.path(),
+        &["retention", "plan", "--subject", one, "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let only: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(only["subjects"].as_array().unwrap().len(), 1);
+    assert_eq!(only["subjects"][0]["subject"], one);
+    let out = pdv(dir.path(), &["retention", "plan", "--subject", "первый"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--subject"), "{}", text(&out));
     let after = pdv(dir.path(), &["audit", "verify", "--json"]);
     assert_eq!(before.stdout, after.stdout, "planning writes nothing");
 }

@@ -43,6 +43,8 @@ pub use journal::{
 pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
 pub use rectify::{Rectification, Rectified};
-pub use retention::{DEFAULT_BATCH, RetentionReport, RunProblem, RunReport, SubjectPlan};
+pub use retention::{
+    DEFAULT_BATCH, PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunProblem, RunReport, SubjectPlan,
+};
 pub use vault::*;
 pub use views::*;

@@ -32,7 +32,7 @@ use pdv_core::retention::{
     AnchorFact, BlockFact, ConsentFact, DestructionDemand, Ground, PlanItem, RecordFacts,
     SubjectHistory, plan,
 };
-use pdv_store::{RequestQuery, Transaction, Value, backup};
+use pdv_store::{RequestQuery, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -106,6 +106,39 @@ pub struct RetentionReport {
     pub due: usize,
     /// Due records held by a block for a check.
     pub held: usize,
+    /// Where the next page starts (`after`), when there may be more subjects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<SubjectId>,
+}
+
+/// The most subjects one page of the plan covers.
+pub const PLAN_PAGE_MAX: u32 = 5000;
+
+/// Which part of the retention plan to make.
+#[derive(Debug, Clone)]
+pub struct PlanQuery {
+    /// The day to plan for.
+    pub at: Date,
+    /// One subject only (its page has no `next`).
+    pub subject: Option<SubjectId>,
+    /// Only records whose action is due on `at`, and only subjects that have such records.
+    pub due_only: bool,
+    /// The last subject of the previous page.
+    pub after: Option<SubjectId>,
+    /// Subjects per page, at most [`PLAN_PAGE_MAX`].
+    pub limit: u32,
+}
+
+impl PlanQuery {
+    pub fn new(at: Date) -> PlanQuery {
+        PlanQuery {
+            at,
+            subject: None,
+            due_only: false,
+            after: None,
+            limit: 500,
+        }
+    }
 }
 
 fn date_of(text: &str) -> ServiceResult<Date> {
@@ -268,26 +301,44 @@ impl Vault {
 
     /// The retention plan of every subject on `at`; changes nothing.
     pub async fn retention_plan(&self, at: Date) -> ServiceResult<RetentionReport> {
-        let subjects_table = backup::table("subjects").expect("a listed table");
-        let mut subjects = Vec::new();
-        self.store()
-            .export(&[subjects_table], &mut |_, row| {
-                if let (Some(Value::Bytes(id)), Some(Value::Text(kind))) = (row.first(), row.get(1))
-                    && let Ok(bytes) = <[u8; 16]>::try_from(id.as_slice())
-                {
-                    subjects.push((SubjectId::from_bytes(bytes), kind.clone()));
-                }
-                Ok(())
-            })
-            .await?;
+        self.retention_plan_all(PlanQuery::new(at)).await
+    }
+
+    /// Every page of the plan `query` asks for, in one report (from `query.after` on).
+    pub async fn retention_plan_all(&self, mut query: PlanQuery) -> ServiceResult<RetentionReport> {
+        query.limit = PLAN_PAGE_MAX;
+        let mut report = self.retention_plan_page(&query).await?;
+        while let Some(next) = report.next.take() {
+            query.after = Some(next);
+            let page = self.retention_plan_page(&query).await?;
+            report.subjects.extend(page.subjects);
+            report.due += page.due;
+            report.held += page.held;
+            report.next = page.next;
+        }
+        Ok(report)
+    }
+
+    /// One page of the retention plan: the subjects after `query.after` in id order (or the one
+    /// subject asked for), with `next` to continue from; changes nothing.
+    pub async fn retention_plan_page(&self, query: &PlanQuery) -> ServiceResult<RetentionReport> {
+        let at = query.at;
+        let limit = query.limit.clamp(1, PLAN_PAGE_MAX);
+        let mut tx = self.store().begin().await?;
+        let subjects = match query.subject {
+            Some(id) => vec![(id, self.subject_row(&mut *tx, id).await?.kind)],
+            None => tx.live_subjects(query.after, limit).await?,
+        };
+        drop(tx);
+        let next = match (query.subject, subjects.last()) {
+            (None, Some((last, _))) if subjects.len() == limit as usize => Some(*last),
+            _ => None,
+        };
         let policy = &self.policy().policy;
         let mut out = Vec::new();
         let (mut due, mut held) = (0, 0);
         for (subject, kind) in subjects {
             let mut tx = self.store().begin().await?;
-            if tx.tombstone(subject).await?.is_some() {
-                continue;
-            }
             let history = self.history(&mut *tx, subject, kind.clone()).await?;
             drop(tx);
             match plan(policy, &history) {
@@ -298,10 +349,17 @@ impl Vault {
                         .iter()
                         .filter(|i| i.is_due(at) && i.held(at))
                         .count();
+                    let mut items = p.items;
+                    if query.due_only {
+                        items.retain(|i| i.is_due(at));
+                        if items.is_empty() {
+                            continue;
+                        }
+                    }
                     out.push(SubjectPlan {
                         subject,
                         kind,
-                        items: p.items,
+                        items,
                         problem: None,
                     });
                 }
@@ -318,6 +376,7 @@ impl Vault {
             subjects: out,
             due,
             held,
+            next,
         })
     }
 }

@@ -10,11 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pdv_service::acts::{ActSummary, ActView, render_act_html};
-use pdv_service::{RetentionReport, RunReport, Vault};
+use pdv_service::{PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunReport, Vault};
 
 use crate::auth::Caller;
 use crate::openapi::{
-    BadRequest, Forbidden, InternalError, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
+    BadRequest, Forbidden, Gone, InternalError, NotFound, ServiceUnavailable, Unauthorized,
+    Unprocessable,
 };
 use crate::problem::ApiError;
 
@@ -150,15 +151,21 @@ pub(crate) async fn show_act(
     path = "/api/v1/retention/plan",
     tag = "retention",
     summary = "План хранения",
-    description = "Для каждой записи каждого субъекта — правило, которое определяет её срок, дата истечения, крайний срок по закону, действие (уничтожить, обезличить, пересмотреть) и причина с нормой. `at` — дата, на которую составить план (по умолчанию сегодня у оператора). Ничего не меняет.",
+    description = "Для каждой записи субъектов — правило, которое определяет её срок, дата истечения, крайний срок по закону, действие (уничтожить, обезличить, пересмотреть) и причина с нормой. `at` — дата, на которую составить план (по умолчанию сегодня у оператора). План выдаётся страницами по субъектам в порядке идентификаторов: следующая страница — с `after`, равным `next` предыдущей. `subject` — план одного субъекта; `due=true` — только записи, срок которых наступил. Ничего не меняет.",
     params(
         ("at" = Option<String>, Query, description = "Дата ГГГГ-ММ-ДД", example = "2026-12-01"),
+        ("subject" = Option<String>, Query, description = "Идентификатор субъекта", format = Uuid),
+        ("due" = Option<bool>, Query, description = "Только записи, срок которых наступил"),
+        ("after" = Option<String>, Query, description = "Продолжить после этого субъекта (поле `next` предыдущей страницы)", format = Uuid),
+        ("limit" = Option<u32>, Query, description = "Субъектов на странице: 1–5000, по умолчанию 500"),
     ),
     responses(
         (status = 200, description = "План", body = Object),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
         (status = 500, response = InternalError),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -169,19 +176,62 @@ pub(crate) async fn plan(
     _caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<RetentionReport>, ApiError> {
-    only(&params, &["at"])?;
+    only(&params, &["at", "subject", "due", "after", "limit"])?;
+    let bad = |field: &'static str, code: &'static str, message: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message).field(field)
+    };
     let at = match params.get("at") {
         None => vault.today(),
         Some(text) => text.parse().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
+            bad(
+                "at",
                 "invalid_date",
                 format!("at: «{text}» — не дата ГГГГ-ММ-ДД"),
             )
-            .field("at")
         })?,
     };
-    Ok(Json(vault.retention_plan(at).await?))
+    let subject_param = |name: &'static str| -> Result<Option<pdv_core::SubjectId>, ApiError> {
+        params
+            .get(name)
+            .map(|text| {
+                pdv_core::SubjectId::parse(text).ok_or_else(|| {
+                    bad(
+                        name,
+                        "invalid_subject",
+                        format!("{name}: «{text}» — не идентификатор субъекта (UUID)"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let mut query = PlanQuery::new(at);
+    query.subject = subject_param("subject")?;
+    query.after = subject_param("after")?;
+    query.due_only = match params.get("due").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(bad(
+                "due",
+                "invalid_bool",
+                format!("due: «{other}» — ожидается true или false"),
+            ));
+        }
+    };
+    if let Some(text) = params.get("limit") {
+        query.limit = text
+            .parse()
+            .ok()
+            .filter(|n| (1..=PLAN_PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "limit",
+                    "invalid_limit",
+                    format!("limit: «{text}» — ожидается число от 1 до {PLAN_PAGE_MAX}"),
+                )
+            })?;
+    }
+    Ok(Json(vault.retention_plan_page(&query).await?))
 }
 
 #[utoipa::path(
