@@ -1445,6 +1445,57 @@ impl KeyTable {
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Depersonalisation at the end of a retention period.
+
+/// A record depersonalised when its retention period ended under a rule with
+/// `action = "depersonalise"` (seed 8.2: after the period only depersonalised data may remain).
+/// Unlike the export, nothing links it to its subject, not even a pseudonym: there is no key
+/// table to keep apart, and rows of one person cannot be joined. Direct identifiers are removed
+/// and quasi-identifiers generalised exactly as [`classify`] decides for the export
+/// (Приказ № 140: изменение состава и семантики).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetainedRecord {
+    pub category: String,
+    /// The values kept, generalised where the field is a quasi-identifier.
+    pub fields: BTreeMap<String, String>,
+    /// The fields removed as direct identifiers (or undeclared, or not generalisable), by id:
+    /// the method's parameters for the log.
+    pub removed: Vec<String>,
+}
+
+/// Depersonalises one decrypted record of `category` for keeping past its period. A category
+/// or field the policy does not declare is removed: what cannot be classified is not kept.
+pub fn depersonalise_record(
+    policy: &Policy,
+    category: &str,
+    fields: &BTreeMap<String, String>,
+    generaliser: &Generaliser,
+) -> RetainedRecord {
+    let declared = policy.category(category);
+    let mut kept = BTreeMap::new();
+    let mut removed = Vec::new();
+    for (id, value) in fields {
+        let field = declared.and_then(|c| c.fields.iter().find(|f| f.id.as_str() == id));
+        let out = field.and_then(|f| match classify(&f.id, f.field_type) {
+            Treatment::Drop(_) => None,
+            Treatment::Generalise(g) => generaliser.apply(g, value),
+            Treatment::Keep => Some(value.clone()),
+        });
+        match out {
+            Some(v) => {
+                kept.insert(id.clone(), v);
+            }
+            None => removed.push(id.clone()),
+        }
+    }
+    RetainedRecord {
+        category: category.to_string(),
+        fields: kept,
+        removed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -1500,6 +1551,28 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_record_kept_past_its_period_loses_identifiers_and_is_generalised() {
+        let g = generaliser();
+        let kept = depersonalise_record(
+            lider(),
+            "search_queries",
+            &fields(&[
+                ("query_text", "Иванов Иван курсы"),
+                ("queried_at", "2025-03-04T10:00:00Z"),
+                ("smuggled", "anna@example.ru"),
+            ]),
+            &g,
+        );
+        assert_eq!(kept.category, "search_queries");
+        assert_eq!(kept.fields, fields(&[("queried_at", "2025-03")]));
+        assert_eq!(kept.removed, ["query_text", "smuggled"]);
+        // A category the policy does not declare keeps nothing.
+        let unknown = depersonalise_record(lider(), "nope", &fields(&[("a", "b")]), &g);
+        assert!(unknown.fields.is_empty());
+        assert_eq!(unknown.removed, ["a"]);
     }
 
     fn treatment(policy: &Policy, column: &str) -> Treatment {
