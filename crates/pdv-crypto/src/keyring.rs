@@ -31,6 +31,9 @@ const JOURNAL_INFO: &[u8] = b"pdv/journal/v1";
 /// (Приказ РКН № 179), so it cannot live under their keys, which the destruction removes; it is
 /// a document of its own, kept three years and then destroyed in turn.
 const ACTS_INFO: &[u8] = b"pdv/acts/v1";
+/// Encrypts records kept depersonalised past their period. They no longer relate to anyone, but
+/// a kept text may still say more than it should, so they are readable only through pdvault.
+const RETAINED_INFO: &[u8] = b"pdv/retained/v1";
 
 /// Subkeys derived from the master key with HKDF-SHA256. Separate subkeys keep the wrapping key
 /// and the blind-index key independent, so neither use can leak anything about the other.
@@ -42,6 +45,7 @@ pub struct Keyring {
     backup: Zeroizing<[u8; 32]>,
     journal: Zeroizing<[u8; 32]>,
     acts: Zeroizing<[u8; 32]>,
+    retained: Zeroizing<[u8; 32]>,
 }
 
 impl Keyring {
@@ -60,6 +64,7 @@ impl Keyring {
             backup: expand(BACKUP_INFO),
             journal: expand(JOURNAL_INFO),
             acts: expand(ACTS_INFO),
+            retained: expand(RETAINED_INFO),
         }
     }
 
@@ -160,6 +165,11 @@ impl Keyring {
     /// The key of destruction acts' encrypted bodies.
     pub fn acts_key(&self) -> DataKey {
         DataKey::from_bytes(self.acts.clone())
+    }
+
+    /// The key of records kept depersonalised past their retention period.
+    pub fn retained_key(&self) -> DataKey {
+        DataKey::from_bytes(self.retained.clone())
     }
 
     /// Starts the MAC of a backup archive; `part` (`data`, `keys`) separates the two kinds so

@@ -39,6 +39,7 @@ mod access;
 mod backup;
 mod destruction;
 mod journal;
+mod retained;
 pub mod testing;
 
 use std::str::FromStr;
@@ -1012,6 +1013,18 @@ impl Transaction for PostgresTx {
 
     async fn expire_act(&mut self, act: uuid::Uuid, at_ms: i64) -> StoreResult<u64> {
         destruction::expire_act(&mut self.tx, act, at_ms).await
+    }
+
+    async fn insert_retained(&mut self, row: &RetainedRow) -> StoreResult<()> {
+        retained::insert_retained(&mut self.tx, row).await
+    }
+
+    async fn retained(
+        &mut self,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<RetainedRow>> {
+        retained::retained(&mut self.tx, after, limit).await
     }
 
     async fn next_request_seq(&mut self, year: i16) -> StoreResult<u32> {

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +305,19 @@ pub static TABLES: &[TableSpec] = &[
             opt("expired_at", Int),
         ],
         key: &["act_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "retained_records",
+        columns: &[
+            col("retained_id", Bytes),
+            col("kind", Text),
+            col("category", Text),
+            col("rule", Text),
+            col("fields_ct", Bytes),
+            col("depersonalised_at", Int),
+        ],
+        key: &["retained_id"],
         part: Part::Data,
     },
     TableSpec {

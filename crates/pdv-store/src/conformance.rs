@@ -54,7 +54,8 @@ macro_rules! conformance_tests {
             destroying_a_category_spares_the_rest_and_stays_destroyed,
             records_keep_their_scope_and_subjects_page_in_id_order,
             destruction_acts_are_numbered_closed_once_and_expire,
-            shredding_many_subjects_is_purge_and_tombstone_for_each
+            shredding_many_subjects_is_purge_and_tombstone_for_each,
+            retained_records_round_trip_in_id_order
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -793,8 +794,37 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     tx.insert_act_entry(&act_entry(&closed, 1, a))
         .await
         .unwrap();
+    tx.insert_retained(&retained_row(1)).await.unwrap();
     tx.commit().await.unwrap();
     (a, b)
+}
+
+fn retained_row(n: u8) -> RetainedRow {
+    RetainedRow {
+        id: uuid::Uuid::from_bytes([n; 16]),
+        kind: "user".into(),
+        category: "search_queries".into(),
+        rule: "search_queries".into(),
+        fields_ct: vec![n, 0, 0xff],
+        depersonalised_at_ms: 1_700_000_000_000 + i64::from(n),
+    }
+}
+
+pub async fn retained_records_round_trip_in_id_order(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.retained(None, 10).await.unwrap().is_empty());
+    for n in [3, 1, 2] {
+        tx.insert_retained(&retained_row(n)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.retained(None, 2).await.unwrap();
+    assert_eq!(first, [retained_row(1), retained_row(2)]);
+    let rest = tx.retained(Some(first[1].id), 2).await.unwrap();
+    assert_eq!(rest, [retained_row(3)]);
+    assert!(tx.retained(Some(rest[0].id), 2).await.unwrap().is_empty());
+    // A second row with the same id is a conflict, not a silent overwrite.
+    assert!(tx.insert_retained(&retained_row(1)).await.is_err());
 }
 
 async fn export_all(store: &dyn Store) -> Vec<(&'static str, BackupRow)> {

@@ -318,6 +318,16 @@ pub trait Transaction: Send {
     /// Destroys an expired act's entries and marks it expired; returns how many entries went.
     async fn expire_act(&mut self, act: uuid::Uuid, at_ms: i64) -> StoreResult<u64>;
 
+    // Records kept depersonalised past their period: written once, never linked to a subject.
+
+    async fn insert_retained(&mut self, row: &RetainedRow) -> StoreResult<()>;
+    /// Kept records in id order after `after`, at most `limit`.
+    async fn retained(
+        &mut self,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<RetainedRow>>;
+
     // The request journal: append-only. A request row is written once; its history grows by
     // entries, numbered from 1 per request.
 

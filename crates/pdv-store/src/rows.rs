@@ -323,3 +323,16 @@ pub struct ActEntryRow {
     pub at_ms: i64,
     pub body_ct: Vec<u8>,
 }
+
+/// A record kept depersonalised past its retention period: no subject, only the subject's kind,
+/// the category, the rule that ended it, and its depersonalised fields (JSON object) as
+/// ciphertext under the retained-records key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedRow {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub category: String,
+    pub rule: String,
+    pub fields_ct: Vec<u8>,
+    pub depersonalised_at_ms: i64,
+}
