@@ -1,5 +1,6 @@
 //! `pdv retention plan`: what the retention rules will do to whom and why, on a given day,
-//! without changing anything; `pdv retention run`: do what is due today, with an act.
+//! without changing anything; `pdv retention run`: do what is due today, with an act;
+//! `pdv retention retained`: statistics of what was kept depersonalised.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ pub enum RetentionCommand {
     /// Carry out what is due today: destroy data whose period ended, with a destruction act.
     /// Safe to interrupt and to rerun.
     Run(RunArgs),
+    /// Statistics of the records kept depersonalised past their period (rules with
+    /// action = "depersonalise"): how many of each kind, category and generalised values.
+    Retained(RetainedArgs),
 }
 
 impl RetentionCommand {
@@ -25,8 +29,18 @@ impl RetentionCommand {
         match self {
             RetentionCommand::Plan(p) => &p.common,
             RetentionCommand::Run(r) => &r.common,
+            RetentionCommand::Retained(r) => &r.common,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct RetainedArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +86,7 @@ pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitC
     let args = match cmd {
         RetentionCommand::Plan(args) => args,
         RetentionCommand::Run(args) => return execute(args, config).await,
+        RetentionCommand::Retained(args) => return retained(args, config).await,
     };
     let vault = open_vault(config, false).await?;
     let zone = jiff::tz::TimeZone::get(&vault.policy().policy.operator.time_zone)
@@ -204,4 +219,36 @@ async fn execute(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         // Something was left untouched: a scheduler should notice.
         ExitCode::from(3)
     })
+}
+
+async fn retained(args: RetainedArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let vault = open_vault(config, false).await?;
+    let report = vault
+        .retained_statistics(&pdv_service::Actor::new("cli"))
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "обезличенных записей, сохранённых после истечения сроков: {}",
+        report.records
+    );
+    for g in &report.groups {
+        let values = g
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "{:>8}  {} / {} (правило {}): {}",
+            g.count,
+            g.kind,
+            g.category,
+            g.rule,
+            if values.is_empty() { "—" } else { &values }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

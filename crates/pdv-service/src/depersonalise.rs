@@ -116,7 +116,7 @@ impl std::fmt::Debug for DepersonalisedExport {
 
 /// 32 bytes from the operating system's CSPRNG, through the crypto crate's token generator
 /// (the service has no random source of its own).
-fn os_seed() -> ServiceResult<[u8; 32]> {
+pub(crate) fn os_seed() -> ServiceResult<[u8; 32]> {
     let token = pdv_crypto::secret::new_token("");
     URL_SAFE_NO_PAD
         .decode(token.as_bytes())

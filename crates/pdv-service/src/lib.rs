@@ -21,6 +21,7 @@ mod keys;
 mod monitoring;
 mod outbox;
 mod rectify;
+mod retained;
 mod retention;
 mod sealed;
 mod vault;
@@ -43,6 +44,7 @@ pub use journal::{
 pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
 pub use rectify::{Rectification, Rectified};
+pub use retained::{RetainedGroup, RetainedReport};
 pub use retention::{
     DEFAULT_BATCH, PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunProblem, RunReport, SubjectPlan,
 };

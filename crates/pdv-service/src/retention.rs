@@ -26,13 +26,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::civil::Date;
 use pdv_core::SubjectId;
 use pdv_core::audit::{AuditRecord, Outcome};
+use pdv_core::depersonalise::{Generaliser, RetainedRecord, depersonalise_record};
 use pdv_core::operation::Operation;
 use pdv_core::policy::{AnchorEvent, RetentionAction};
 use pdv_core::retention::{
     AnchorFact, BlockFact, ConsentFact, DestructionDemand, Ground, PlanItem, RecordFacts,
     SubjectHistory, plan,
 };
-use pdv_store::{RequestQuery, Transaction};
+use pdv_store::{RequestQuery, RetainedRow, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -61,6 +62,9 @@ pub struct RunReport {
     /// Categories destroyed with their key while the subject stays.
     pub categories_destroyed: u64,
     pub records_destroyed: u64,
+    /// Of the records destroyed, those first kept as depersonalised copies (rules with
+    /// `action = "depersonalise"`).
+    pub records_depersonalised: u64,
     /// Due records kept because a block for a check holds them (ст. 21 ч. 1).
     pub held: u64,
     /// Due records whose rule asks for a review by a person, not an automatic action.
@@ -497,6 +501,19 @@ impl Vault {
             }
             Err(e) => return Err(e),
         };
+        // Also before any write: records whose rule keeps them depersonalised are read now, so
+        // that one that cannot be decrypted stops this subject, not half of its destruction.
+        let retained = match self.depersonalise_due(tx, subject, &kind, &due, at).await {
+            Ok(rows) => rows,
+            Err(ServiceError::Integrity(e)) => {
+                report.problems.push(RunProblem {
+                    subject,
+                    problem: e,
+                });
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
         let whole = due.len() == history.records.len();
         // Records per category, and those due per category.
         let mut held_per_category: BTreeMap<&str, usize> = BTreeMap::new();
@@ -543,8 +560,9 @@ impl Vault {
                 let mut reason = item.reason.clone();
                 if item.action == RetentionAction::Depersonalise {
                     reason.push_str(
-                        " (по правилу — обезличивание: сведения для статистики формируются \
-                         командой pdv export depersonalised, исходные данные уничтожаются)",
+                        " Перед уничтожением запись обезличена (Приказ Роскомнадзора № 140: \
+                         изменение состава и семантики — прямые идентификаторы исключены, значения \
+                         обобщены) и сохранена без связи с субъектом.",
                     );
                 }
                 reasons.insert(reason);
@@ -658,6 +676,43 @@ impl Vault {
                 }
             }
         }
+        // The depersonalised copies, and the log entry Приказ № 140 asks for (method,
+        // parameters, actor, source, result); the copies' ids are not logged, so nothing joins
+        // them back to the subject.
+        let mut depersonalised_event = None;
+        if !retained.is_empty() {
+            let mut removed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            let mut rules = BTreeSet::new();
+            for (row, record) in &retained {
+                tx.insert_retained(row).await?;
+                removed
+                    .entry(record.category.clone())
+                    .or_default()
+                    .extend(record.removed.iter().cloned());
+                rules.insert(row.rule.clone());
+            }
+            report.records_depersonalised += retained.len() as u64;
+            depersonalised_event = Some(AuditRecord {
+                operation: Some(Operation::Depersonalisation),
+                subject: Some(subject),
+                ..self.security_event(
+                    actor,
+                    "retention.depersonalised",
+                    Outcome::Done,
+                    json!({
+                        "act": number,
+                        "rules": rules,
+                        "records": retained.len(),
+                        "methods": [
+                            pdv_core::depersonalise::Method::IdentifierRemoval,
+                            pdv_core::depersonalise::Method::Generalisation,
+                        ],
+                        "removed_fields": removed,
+                        "output": "retained_records",
+                    }),
+                )
+            });
+        }
         let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
         let destroyed_event = AuditRecord {
             operation: Some(Operation::Destruction),
@@ -676,12 +731,75 @@ impl Vault {
                 }),
             )
         };
-        Ok(Some(destroyed_event)
+        Ok(depersonalised_event
             .into_iter()
+            .chain(Some(destroyed_event))
             .chain(journal_events)
             .collect())
     }
 }
+
+impl Vault {
+    /// The depersonalised copies of the due records whose rule keeps them depersonalised, each
+    /// with what depersonalisation removed; reads and decrypts, writes nothing.
+    async fn depersonalise_due(
+        &self,
+        tx: &mut dyn Transaction,
+        subject: SubjectId,
+        kind: &str,
+        due: &[&PlanItem],
+        at: Date,
+    ) -> ServiceResult<Vec<(RetainedRow, RetainedRecord)>> {
+        let wanted: BTreeMap<pdv_core::RecordId, &PlanItem> = due
+            .iter()
+            .filter(|i| i.action == RetentionAction::Depersonalise)
+            .map(|i| (i.record, *i))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let categories: Vec<String> = wanted
+            .values()
+            .map(|i| i.category.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let generaliser = Generaliser::new(at, self.time_zone());
+        let policy = &self.policy().policy;
+        let key = self.keyring().retained_key();
+        let now = self.now_ms();
+        let mut out = Vec::new();
+        for record in self.open_records(tx, subject, Some(&categories)).await? {
+            let Some(item) = wanted.get(&record.id) else {
+                continue;
+            };
+            let kept = depersonalise_record(policy, &record.category, &record.fields, &generaliser);
+            // A random id: one drawn from the clock would order the copies as the subjects were
+            // taken, which is their id order, and join them back to the act's entries.
+            let seed = crate::depersonalise::os_seed()?;
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&seed[..16]);
+            let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+            let plain = serde_json::to_vec(&kept.fields)
+                .map_err(|e| ServiceError::Integrity(e.to_string()))?;
+            out.push((
+                RetainedRow {
+                    id,
+                    kind: kind.to_string(),
+                    category: record.category.clone(),
+                    rule: item.ground.rule_id().unwrap_or("").to_string(),
+                    fields_ct: crate::sealed::seal(&key, RETAINED_TABLE, id, "fields", &plain),
+                    depersonalised_at_ms: now,
+                },
+                kept,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The table retained records' fields are bound to.
+pub(crate) const RETAINED_TABLE: &str = "retained_records";
 
 /// The statutory data of the demanded categories that stay after the demand, in words: the
 /// category and until when (or until which event) the law keeps it.

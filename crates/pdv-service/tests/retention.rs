@@ -700,3 +700,92 @@ async fn a_destruction_demand_is_carried_out_despite_its_own_block_then_journale
         .unwrap();
     assert_eq!(view.entries.len(), 2);
 }
+
+#[tokio::test]
+async fn a_depersonalise_rule_keeps_a_copy_without_identifiers_or_link_then_destroys_the_record() {
+    let f = fixture().await;
+    let v = &f.vault;
+    let guest = v
+        .create_subject(
+            &agent(),
+            NewSubject {
+                kind: "guest".into(),
+                identifiers: [("email".to_string(), "guest@example.ru".to_string())].into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    for (text, at) in [
+        ("Петров курсы бухгалтерии", "2026-01-12T09:00:00+03:00"),
+        ("курсы 1С", "2026-01-12T09:05:00+03:00"),
+    ] {
+        v.add_record(
+            &agent(),
+            guest,
+            NewRecord {
+                category: "search_queries".into(),
+                purpose: "site_operation".into(),
+                fields: fields(&[("query_text", text), ("queried_at", at)]),
+                source: Some("automatic".into()),
+                scope: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Search queries live six months from collection (seed 10.2, rule search_queries), then
+    // only depersonalised statistics may remain.
+    f.clock.set("2026-07-13T10:00:00+03:00".parse().unwrap());
+    let report = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(report.records_destroyed, 2, "{report:?}");
+    assert_eq!(report.records_depersonalised, 2, "{report:?}");
+    assert_eq!(report.subjects_destroyed, 1, "the guest held nothing else");
+
+    let stats = v.retained_statistics(&agent()).await.unwrap();
+    assert_eq!(stats.records, 2);
+    assert_eq!(stats.groups.len(), 1, "{stats:?}");
+    let group = &stats.groups[0];
+    assert_eq!(
+        (
+            group.kind.as_str(),
+            group.category.as_str(),
+            group.rule.as_str()
+        ),
+        ("guest", "search_queries", "search_queries")
+    );
+    assert_eq!(group.count, 2);
+    // The free text is gone; the time is kept as its month.
+    assert_eq!(
+        group.fields,
+        [("queried_at".to_string(), "2026-01".to_string())].into()
+    );
+
+    // The log entry of Приказ № 140 and the act say what was done; nothing joins the copies back.
+    let mut tx = v.store().begin().await.unwrap();
+    let rows = tx.retained(None, 10).await.unwrap();
+    drop(tx);
+    assert_eq!(rows.len(), 2);
+    let trail = v.store().audit_events(1, 10_000).await.unwrap();
+    let event = trail
+        .iter()
+        .find(|e| e.record.action == "retention.depersonalised")
+        .expect("the depersonalisation is logged");
+    assert!(
+        event.record.details.contains("query_text"),
+        "{}",
+        event.record.details
+    );
+    for row in &rows {
+        assert!(!event.record.details.contains(&row.id.to_string()));
+    }
+    let act = v.act(&agent(), &report.acts[0]).await.unwrap();
+    assert!(
+        act.entries[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("обезличена")),
+        "{:?}",
+        act.entries[0].reasons
+    );
+}

@@ -81,6 +81,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         retention::list_acts,
         retention::show_act,
         retention::plan,
+        retention::retained,
         retention::run,
     ),
     components(

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pdv_service::acts::{ActSummary, ActView, render_act_html};
-use pdv_service::{PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunReport, Vault};
+use pdv_service::{PLAN_PAGE_MAX, PlanQuery, RetainedReport, RetentionReport, RunReport, Vault};
 
 use crate::auth::Caller;
 use crate::openapi::{
@@ -259,4 +259,26 @@ pub(crate) async fn run(
             .retention_run(&actor.name, pdv_service::DEFAULT_BATCH, &mut |_| {})
             .await?,
     ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/retention/retained",
+    tag = "retention",
+    summary = "Обезличенные данные, сохранённые после истечения сроков",
+    description = "Статистика записей, которые по правилам с действием «обезличить» (п. 8.2 политики) были перед уничтожением обезличены (Приказ Роскомнадзора № 140: прямые идентификаторы исключены, значения обобщены) и сохранены без связи с субъектом: сколько записей каждого вида субъектов, категории, правила и обобщённых значений. Отдельные записи не выдаются. Чтение записывается в журнал аудита.",
+    responses(
+        (status = 200, description = "Статистика", body = RetainedReport),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = [])),
+)]
+pub(crate) async fn retained(
+    State(vault): State<AppState>,
+    caller: Caller,
+) -> Result<Json<RetainedReport>, ApiError> {
+    Ok(Json(vault.retained_statistics(&caller.actor()).await?))
 }

@@ -135,6 +135,7 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/acts", crate::retention::list_acts).needs(P::ViewActs),
         get("/api/v1/acts/{number}", crate::retention::show_act).needs(P::ViewActs),
         get("/api/v1/retention/plan", crate::retention::plan).needs(P::ViewActs),
+        get("/api/v1/retention/retained", crate::retention::retained).needs(P::ViewActs),
         post("/api/v1/retention/run", crate::retention::run).needs(P::RunRetention),
     ]
 }

@@ -162,6 +162,7 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/acts", &["dpo", "auditor"]),
     ("GET", "/api/v1/acts/{number}", &["dpo", "auditor"]),
     ("GET", "/api/v1/retention/plan", &["dpo", "auditor"]),
+    ("GET", "/api/v1/retention/retained", &["dpo", "auditor"]),
     ("POST", "/api/v1/retention/run", &["dpo"]),
 ];
 

@@ -88,6 +88,15 @@ async fn the_plan_pages_the_run_destroys_and_the_act_prints(backend: Backend) {
     let (_, rerun) = app.post("/api/v1/retention/run", json!({})).await;
     assert_eq!(rerun["acts"], json!([]), "{rerun}");
 
+    // What was kept depersonalised, as statistics only.
+    let (status, kept) = app.get("/api/v1/retention/retained").await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(
+        kept["records"].as_u64().unwrap(),
+        run["records_depersonalised"].as_u64().unwrap(),
+        "{kept} {run}"
+    );
+
     // The act: listed, as JSON, and as the document to print.
     let (status, acts) = app.get("/api/v1/acts").await;
     assert_eq!(status, StatusCode::OK, "{acts}");
