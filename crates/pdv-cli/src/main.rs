@@ -785,6 +785,7 @@ async fn retention_scheduler(vault: Arc<Vault>, every: Duration, batch: u32) {
                 subjects_destroyed = r.subjects_destroyed,
                 categories_destroyed = r.categories_destroyed,
                 records_destroyed = r.records_destroyed,
+                records_depersonalised = r.records_depersonalised,
                 held = r.held,
                 problems = r.problems.len(),
                 acts = ?r.acts,

@@ -193,11 +193,12 @@ async fn execute(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         println!("правила хранения выполнены на {at}");
     }
     println!(
-        "проверено субъектов: {}\nуничтожено субъектов целиком: {}\nуничтожено категорий (с ключом): {}\nуничтожено записей: {}\nудержано блокированием: {}\nждут решения человека (review): {}",
+        "проверено субъектов: {}\nуничтожено субъектов целиком: {}\nуничтожено категорий (с ключом): {}\nуничтожено записей: {}\n  из них перед уничтожением обезличено и сохранено: {}\nудержано блокированием: {}\nждут решения человека (review): {}",
         report.subjects_checked,
         report.subjects_destroyed,
         report.categories_destroyed,
         report.records_destroyed,
+        report.records_depersonalised,
         report.held,
         report.review
     );
