@@ -918,3 +918,51 @@ fn retention_plan_shows_what_will_happen_and_changes_nothing() {
     let after = pdv(dir.path(), &["audit", "verify", "--json"]);
     assert_eq!(before.stdout, after.stdout, "planning writes nothing");
 }
+
+/// `pdv retention run` on the demo operator: what is due goes with an act that `pdv acts` lists
+/// and prints; a rerun writes nothing; what was kept depersonalised is counted.
+#[test]
+fn retention_run_destroys_with_an_act_and_a_rerun_does_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let out = pdv(dir.path(), &["demo", "--subjects", "12"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = pdv(dir.path(), &["retention", "run", "--batch", "0"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--batch"), "{}", text(&out));
+
+    let out = pdv(dir.path(), &["retention", "run", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(run["records_destroyed"].as_u64().unwrap() > 0, "{run}");
+    let act = run["acts"][0].as_str().unwrap().to_string();
+
+    let out = pdv(dir.path(), &["acts", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let acts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(acts[0]["number"], act.as_str(), "{acts}");
+    let html = dir.path().join("act.html");
+    let out = pdv(
+        dir.path(),
+        &["acts", "show", &act, "--html", html.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(&format!("Акт об уничтожении персональных данных № {act}")));
+
+    let out = pdv(dir.path(), &["retention", "run", "--json"]);
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["records_destroyed"], 0, "{again}");
+    assert_eq!(again["acts"], serde_json::json!([]), "{again}");
+
+    let out = pdv(dir.path(), &["retention", "retained", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let kept: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(kept["records"], run["records_depersonalised"], "{kept}");
+    let out = pdv(dir.path(), &["retention", "retained"]);
+    assert!(
+        text(&out).contains("обезличенных записей"),
+        "{}",
+        text(&out)
+    );
+}
