@@ -150,7 +150,14 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     for chunk in victims.chunks(args.batch as usize) {
         let mut tx = store.begin().await?;
-        tx.shred_subjects(chunk, 0).await?;
+        tx.shred_keys(chunk, 0).await?;
+        tx.commit().await?;
+    }
+    loop {
+        let mut tx = store.begin().await?;
+        if tx.sweep_shredded(args.batch).await?.subjects == 0 {
+            break;
+        }
         tx.commit().await?;
     }
     let ours = started.elapsed();

@@ -150,7 +150,8 @@ pub(crate) async fn category_tombstones(
     subject: SubjectId,
 ) -> StoreResult<Vec<(String, i64)>> {
     let rows = sqlx::query(
-        "SELECT category, destroyed_at FROM category_tombstones WHERE subject_id = ?
+        "SELECT category, destroyed_at FROM category_tombstones
+         WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
          ORDER BY category",
     )
     .bind(&subject.as_bytes()[..])

@@ -184,7 +184,8 @@ impl Store for SqliteStore {
     async fn counts(&self) -> StoreResult<StoreCounts> {
         let row = sqlx::query(
             "SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS audit_events,
-                    (SELECT count(*) FROM subjects) AS subjects",
+                    (SELECT count(*) FROM subjects) AS subjects,
+                    (SELECT count(*) FROM sweep_queue) AS sweep_backlog",
         )
         .fetch_one(&self.pool)
         .await
@@ -196,6 +197,7 @@ impl Store for SqliteStore {
         Ok(StoreCounts {
             audit_events: count("audit_events")?,
             subjects: count("subjects")?,
+            sweep_backlog: count("sweep_backlog")?,
         })
     }
 
@@ -317,7 +319,9 @@ impl Transaction for SqliteTx {
     }
 
     async fn identifiers(&mut self, subject: SubjectId) -> StoreResult<Vec<IdentifierRow>> {
-        let rows = sqlx::query("SELECT kind, blind, value_ct FROM subject_identifiers WHERE subject_id = ? ORDER BY kind")
+        let rows = sqlx::query("SELECT kind, blind, value_ct FROM subject_identifiers
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY kind")
             .bind(&subject.as_bytes()[..])
             .fetch_all(&mut *self.tx)
             .await
@@ -341,12 +345,16 @@ impl Transaction for SqliteTx {
         kind: IdentifierKind,
         blind: &[u8; 32],
     ) -> StoreResult<Vec<SubjectId>> {
-        let rows = sqlx::query("SELECT subject_id FROM subject_identifiers WHERE kind = ? AND blind = ? ORDER BY subject_id")
-            .bind(kind.as_str())
-            .bind(&blind[..])
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT i.subject_id FROM subject_identifiers i WHERE i.kind = ? AND i.blind = ?
+             AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = i.subject_id)
+             ORDER BY i.subject_id",
+        )
+        .bind(kind.as_str())
+        .bind(&blind[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         rows.iter()
             .map(|r| Ok(SubjectId::from_bytes(uuid_bytes(r, "subject_id")?)))
             .collect()
@@ -384,7 +392,9 @@ impl Transaction for SqliteTx {
         let rows = sqlx::query(
             "SELECT r.record_id, r.category, r.source, r.created_at, r.scope, f.field, f.value_ct
              FROM pd_records r LEFT JOIN pd_fields f ON f.subject_id = r.subject_id AND f.record_id = r.record_id
-             WHERE r.subject_id = ? ORDER BY r.created_at, r.record_id, f.field",
+             WHERE r.subject_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY r.created_at, r.record_id, f.field",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -420,7 +430,9 @@ impl Transaction for SqliteTx {
     }
 
     async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>> {
-        let rows = sqlx::query("SELECT category, count(*) AS n FROM pd_records WHERE subject_id = ? GROUP BY category ORDER BY category")
+        let rows = sqlx::query("SELECT category, count(*) AS n FROM pd_records
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             GROUP BY category ORDER BY category")
             .bind(&subject.as_bytes()[..])
             .fetch_all(&mut *self.tx)
             .await
@@ -468,7 +480,9 @@ impl Transaction for SqliteTx {
 
     async fn consents(&mut self, subject: SubjectId) -> StoreResult<Vec<ConsentRow>> {
         let rows = sqlx::query(
-            "SELECT * FROM consents WHERE subject_id = ? ORDER BY given_at, consent_id",
+            "SELECT * FROM consents
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY given_at, consent_id",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -546,7 +560,9 @@ impl Transaction for SqliteTx {
 
     async fn contracts(&mut self, subject: SubjectId) -> StoreResult<Vec<ContractRow>> {
         let rows = sqlx::query(
-            "SELECT * FROM contracts WHERE subject_id = ? ORDER BY created_at, contract_id",
+            "SELECT * FROM contracts
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY created_at, contract_id",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -607,7 +623,9 @@ impl Transaction for SqliteTx {
 
     async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>> {
         let rows =
-            sqlx::query("SELECT * FROM blocks WHERE subject_id = ? ORDER BY placed_at, block_id")
+            sqlx::query("SELECT * FROM blocks
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY placed_at, block_id")
                 .bind(&subject.as_bytes()[..])
                 .fetch_all(&mut *self.tx)
                 .await
@@ -751,8 +769,12 @@ impl Transaction for SqliteTx {
         backup::purge_subject(&mut self.tx, subject).await
     }
 
-    async fn shred_subjects(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
-        backup::shred_subjects(&mut self.tx, subjects, at_ms).await
+    async fn shred_keys(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
+        backup::shred_keys(&mut self.tx, subjects, at_ms).await
+    }
+
+    async fn sweep_shredded(&mut self, limit: u32) -> StoreResult<SweepOutcome> {
+        backup::sweep_shredded(&mut self.tx, limit).await
     }
 
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool> {

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,7 +396,31 @@ pub static NOT_BACKED_UP: &[(&str, &str)] = &[
         "idempotency",
         "a replay cache for retries of the last minutes; after a restore a retry is a new request",
     ),
+    (
+        "sweep_queue",
+        "work left by a key shred: a restore deletes the rows of every tombstoned subject itself, and a backup leaves them out",
+    ),
 ];
+
+/// The tables holding a subject's rows that outlive the shredding of its keys, children before
+/// parents: ciphertext nobody can decrypt any more, blind indexes, and the record of its destroyed
+/// categories (which the subject's own tombstone makes redundant). The sweep deletes them after
+/// a key shred; until then no read returns them and no backup carries them.
+pub const SWEPT_TABLES: [&str; 8] = [
+    "anchor_events",
+    "pd_fields",
+    "pd_records",
+    "subject_identifiers",
+    "consents",
+    "contracts",
+    "blocks",
+    "category_tombstones",
+];
+
+/// Whether a backup leaves out the rows of tombstoned subjects in this table.
+pub fn swept(table: &TableSpec) -> bool {
+    SWEPT_TABLES.contains(&table.name)
+}
 
 /// The table of this name, if it is backed up.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
@@ -493,6 +517,30 @@ mod tests {
         }
         let tombstones = table("key_tombstones").expect("listed");
         assert!(tombstones.part.in_data() && tombstones.part.in_keys());
+    }
+
+    #[test]
+    fn swept_tables_are_data_tables_keyed_by_subject() {
+        for name in SWEPT_TABLES {
+            let t = table(name).unwrap_or_else(|| panic!("{name} is not backed up"));
+            assert!(t.part.in_data(), "{name}");
+            assert_eq!(
+                t.key.first(),
+                Some(&"subject_id"),
+                "{name}: sweeps seek by subject"
+            );
+            assert!(swept(t));
+        }
+        // The key store and the trail of what happened are never swept.
+        for name in [
+            "subjects",
+            "subject_keys",
+            "category_keys",
+            "key_tombstones",
+            "audit_events",
+        ] {
+            assert!(!swept(table(name).unwrap()), "{name}");
+        }
     }
 
     #[test]
