@@ -22,6 +22,7 @@ mod monitoring;
 mod outbox;
 mod rectify;
 mod retention;
+mod sweep;
 mod vault;
 mod views;
 
@@ -43,5 +44,6 @@ pub use monitoring::Gauges;
 pub use outbox::{DeliveryReport, MessageView};
 pub use rectify::{Rectification, Rectified};
 pub use retention::{DEFAULT_BATCH, RetentionReport, RunProblem, RunReport, SubjectPlan};
+pub use sweep::{DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, SweepReport, SweepSettings};
 pub use vault::*;
 pub use views::*;

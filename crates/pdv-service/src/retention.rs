@@ -61,6 +61,9 @@ pub struct RunReport {
     pub review: u64,
     /// Subjects the planner could not plan, with why; they are left untouched.
     pub problems: Vec<RunProblem>,
+    /// The sweep after the run: the rows left behind by destroyed subjects' key shreds, this
+    /// run's and any earlier ones'.
+    pub swept: crate::SweepReport,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -314,6 +317,7 @@ impl Vault {
             }
         }
         report.expired_acts = self.expire_acts(actor, at).await?;
+        report.swept = self.sweep_shredded(actor, &mut |_| {}).await?;
         progress(&report);
         Ok(report)
     }
@@ -451,8 +455,9 @@ impl Vault {
             });
         }
         if whole {
-            tx.purge_subject(subject).await?;
-            tx.insert_tombstone(subject, now).await?;
+            // The key shred: the subject is unreadable and gone from here on; its other rows are
+            // deleted by the sweep at the end of the run.
+            tx.shred_keys(&[subject], now).await?;
             report.subjects_destroyed += 1;
         }
         if act.is_none() {
