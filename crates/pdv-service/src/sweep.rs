@@ -72,7 +72,8 @@ impl Vault {
         let mut tx = self.store().begin().await?;
         let swept = tx.sweep_shredded(limit.max(1)).await?;
         if swept.subjects == 0 {
-            // Dropping the transaction rolls back nothing: the queue was empty.
+            // Nothing was written; ending the transaction at once frees the writer.
+            tx.commit().await?;
             return Ok(swept);
         }
         // No subject is named: their destruction was audited when their keys went; this records

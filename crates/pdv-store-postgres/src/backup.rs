@@ -269,9 +269,8 @@ pub(crate) async fn purge_subject(conn: &mut PgConnection, subject: SubjectId) -
     Ok(deleted)
 }
 
-/// The key shred: the category keys, then the data key they are wrapped under, then the tombstone
-/// and the sweep queue; one statement per table for the whole batch, each an index scan of the
-/// primary key over the array of ids.
+/// The key shred: the data key, the tombstone and the sweep queue; one statement per table for the
+/// whole batch, each an index scan of the primary key over the array of ids.
 pub(crate) async fn shred_keys(
     conn: &mut PgConnection,
     subjects: &[SubjectId],
@@ -281,15 +280,7 @@ pub(crate) async fn shred_keys(
         return Ok(0);
     }
     let ids: Vec<Vec<u8>> = subjects.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let mut deleted = sqlx::query!(
-        "DELETE FROM category_keys WHERE subject_id = ANY($1)",
-        &ids[..]
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .rows_affected();
-    deleted += sqlx::query!(
+    let deleted = sqlx::query!(
         "DELETE FROM subject_keys WHERE subject_id = ANY($1)",
         &ids[..]
     )
@@ -384,6 +375,11 @@ pub(crate) async fn sweep_shredded(
     .await
     .map_err(map_err)?
     .rows_affected();
+    deleted += sqlx::query!("DELETE FROM category_keys WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
     sqlx::query!("DELETE FROM sweep_queue WHERE subject_id = ANY($1)", ids)
         .execute(&mut *conn)
         .await

@@ -13,8 +13,7 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::{corrupt, json_list, map_err, uuid_bytes};
 
-/// The subject's keys, deleted after its data: category keys, then the data key they are wrapped
-/// under.
+/// The tables of wrapped keys: category keys, then the data key they are wrapped under.
 const SUBJECT_KEY_TABLES: [&str; 2] = ["category_keys", "subject_keys"];
 
 pub(crate) async fn table_names(pool: &SqlitePool) -> StoreResult<Vec<String>> {
@@ -169,7 +168,9 @@ pub(crate) async fn purge_subject(
 ) -> StoreResult<u64> {
     let id = &subject.as_bytes()[..];
     let mut deleted = 0;
-    for table in SWEPT_TABLES.iter().chain(SUBJECT_KEY_TABLES.iter()) {
+    // The swept tables end with the category keys, so the data key they are wrapped under goes
+    // last.
+    for table in SWEPT_TABLES.iter().chain(["subject_keys"].iter()) {
         deleted += sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE subject_id = ?"
         )))
@@ -194,8 +195,8 @@ fn id_list(subjects: &[SubjectId]) -> String {
     .expect("strings serialise")
 }
 
-/// The key shred: the category keys, then the data key they are wrapped under, then the tombstone
-/// and the sweep queue. Every statement is a seek by primary key per subject.
+/// The key shred: the data key, the tombstone and the sweep queue, one row each per subject, each
+/// a seek by primary key in a table of its own (WITHOUT ROWID since schema 8, so one B-tree).
 pub(crate) async fn shred_keys(
     conn: &mut SqliteConnection,
     subjects: &[SubjectId],
@@ -205,17 +206,14 @@ pub(crate) async fn shred_keys(
         return Ok(0);
     }
     let ids = id_list(subjects);
-    let mut deleted = 0;
-    for table in SUBJECT_KEY_TABLES {
-        deleted += sqlx::query(AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE subject_id IN (SELECT unhex(value) FROM json_each(?))"
-        )))
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-    }
+    let deleted = sqlx::query(
+        "DELETE FROM subject_keys WHERE subject_id IN (SELECT unhex(value) FROM json_each(?))",
+    )
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
     for table in ["key_tombstones", "sweep_queue"] {
         // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
         sqlx::query(AssertSqlSafe(format!(

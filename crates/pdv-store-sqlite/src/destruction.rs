@@ -48,7 +48,9 @@ pub(crate) async fn category_key(
     category: &str,
 ) -> StoreResult<Option<CategoryKeyRow>> {
     let row = sqlx::query(
-        "SELECT wrapped_key, created_at FROM category_keys WHERE subject_id = ? AND category = ?",
+        "SELECT wrapped_key, created_at FROM category_keys
+         WHERE subject_id = ?1 AND category = ?2
+           AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)",
     )
     .bind(&subject.as_bytes()[..])
     .bind(category)

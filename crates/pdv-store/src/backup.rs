@@ -402,11 +402,13 @@ pub static NOT_BACKED_UP: &[(&str, &str)] = &[
     ),
 ];
 
-/// The tables holding a subject's rows that outlive the shredding of its keys, children before
-/// parents: ciphertext nobody can decrypt any more, blind indexes, and the record of its destroyed
-/// categories (which the subject's own tombstone makes redundant). The sweep deletes them after
-/// a key shred; until then no read returns them and no backup carries them.
-pub const SWEPT_TABLES: [&str; 8] = [
+/// The tables holding a subject's rows that outlive the shredding of its data key, children before
+/// parents: ciphertext nobody can decrypt any more, blind indexes, the record of its destroyed
+/// categories (which the subject's own tombstone makes redundant), and its category keys, which
+/// are wrapped under the data key and so are as unreadable as the ciphertext once it is gone. The
+/// sweep deletes them after a key shred; until then no read returns them and no backup carries
+/// them.
+pub const SWEPT_TABLES: [&str; 9] = [
     "anchor_events",
     "pd_fields",
     "pd_records",
@@ -415,6 +417,7 @@ pub const SWEPT_TABLES: [&str; 8] = [
     "contracts",
     "blocks",
     "category_tombstones",
+    "category_keys",
 ];
 
 /// Whether a backup leaves out the rows of tombstoned subjects in this table.
@@ -520,10 +523,9 @@ mod tests {
     }
 
     #[test]
-    fn swept_tables_are_data_tables_keyed_by_subject() {
+    fn swept_tables_are_keyed_by_subject() {
         for name in SWEPT_TABLES {
             let t = table(name).unwrap_or_else(|| panic!("{name} is not backed up"));
-            assert!(t.part.in_data(), "{name}");
             assert_eq!(
                 t.key.first(),
                 Some(&"subject_id"),
@@ -531,14 +533,9 @@ mod tests {
             );
             assert!(swept(t));
         }
-        // The key store and the trail of what happened are never swept.
-        for name in [
-            "subjects",
-            "subject_keys",
-            "category_keys",
-            "key_tombstones",
-            "audit_events",
-        ] {
+        // The data key goes in the key shred itself; the subject's id, its tombstone and the
+        // trail of what happened stay.
+        for name in ["subjects", "subject_keys", "key_tombstones", "audit_events"] {
             assert!(!swept(table(name).unwrap()), "{name}");
         }
     }

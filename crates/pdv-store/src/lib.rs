@@ -110,7 +110,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// One transaction. Dropping it without [`Transaction::commit`] rolls everything back.
 ///
 /// The reads of a subject's rows (identifiers and lookups by them, records and their counts,
-/// consents, contracts, blocks, anchors, category tombstones) return nothing for a subject with a
+/// consents, contracts, blocks, anchors, category keys and tombstones) return nothing for a subject with a
 /// key tombstone: between [`Transaction::shred_keys`] and the sweep its rows are still there, but
 /// must look gone, exactly as after the sweep.
 #[async_trait]
@@ -238,13 +238,15 @@ pub trait Transaction: Send {
     /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
     /// Destroys many subjects at once by crypto-shredding, at a cost per subject that does not
-    /// depend on how much data it holds: deletes each one's wrapped data key and category keys,
-    /// records its tombstone at `at_ms` (a subject already tombstoned keeps its first one) and
-    /// queues it for [`Transaction::sweep_shredded`]. After commit nothing of the subject can be
-    /// decrypted. Its other rows (the tables of `backup::SWEPT_TABLES`) stay until swept, and
-    /// until then every read of this port leaves them out, as if they were gone, and a backup does
-    /// not carry them. The subject's row and the audit events stay, as after
-    /// [`Transaction::purge_subject`]. Returns how many key rows were deleted.
+    /// depend on how much data it holds: deletes each one's wrapped data key, records its
+    /// tombstone at `at_ms` (a subject already tombstoned keeps its first one) and queues it for
+    /// [`Transaction::sweep_shredded`]. After commit nothing of the subject can be decrypted:
+    /// every field is encrypted under a category key or the data key, and every category key is
+    /// wrapped under the data key. Its other rows, category keys included (the tables of
+    /// `backup::SWEPT_TABLES`), stay until swept, and until then every read of this port leaves
+    /// them out, as if they were gone, and a backup does not carry them. The subject's row and
+    /// the audit events stay, as after [`Transaction::purge_subject`]. Returns how many data
+    /// keys were deleted.
     async fn shred_keys(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64>;
     /// Deletes the rows left behind by [`Transaction::shred_keys`] of at most `limit` queued
     /// subjects, and takes them off the queue, in this transaction. Idempotent and resumable:
