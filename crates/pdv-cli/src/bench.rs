@@ -265,6 +265,14 @@ async fn sweep(store: &SqliteStore, batch: u32, pause: Duration) -> anyhow::Resu
     }
 }
 
+/// Checkpoints the whole WAL into the database and empties it.
+async fn settle(store: &SqliteStore) -> anyhow::Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// One foreground read of a subject's data: the store work of `Vault::read_data`.
 async fn read_one(store: &SqliteStore, subject: SubjectId) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
@@ -418,7 +426,10 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     let base_sweep = plain_delete(&mut conn, "rows", &first, args.sweep_batch).await?;
     drop(conn);
 
-    // 2. Foreground reads alone, then during the purge of the second set.
+    // 2. Foreground reads alone, then during the purge of the second set, each from a quiet
+    // store: the first phase's WAL checkpointed and emptied, so that neither measurement pays
+    // for it.
+    settle(&store).await?;
     eprintln!("чтение без уничтожения: {} с…", args.read_secs);
     let stop = Arc::new(AtomicBool::new(false));
     let task = tokio::spawn(reader(
@@ -431,6 +442,7 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     stop.store(true, Ordering::Relaxed);
     let idle = latency(task.await??);
 
+    settle(&store).await?;
     eprintln!("чтение во время уничтожения {} субъектов…", args.destroy);
     let stop = Arc::new(AtomicBool::new(false));
     let task = tokio::spawn(reader(
