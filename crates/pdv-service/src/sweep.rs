@@ -28,13 +28,14 @@ use serde_json::json;
 use crate::error::ServiceResult;
 use crate::vault::Vault;
 
-/// Subjects per sweep transaction unless configured otherwise: a transaction this size takes a
-/// few milliseconds on SQLite, which is what a foreground command may have to wait behind it.
-pub const DEFAULT_SWEEP_BATCH: u32 = 50;
+/// Subjects per sweep transaction unless configured otherwise: a transaction this size takes
+/// well under a millisecond on SQLite, about what a foreground command takes itself, which is
+/// the most a command may have to wait behind it (BENCHMARKS.md).
+pub const DEFAULT_SWEEP_BATCH: u32 = 10;
 
 /// The pause between two sweep transactions unless configured otherwise, which leaves the writer
 /// to foreground commands for at least this long.
-pub const DEFAULT_SWEEP_PAUSE: Duration = Duration::from_millis(5);
+pub const DEFAULT_SWEEP_PAUSE: Duration = Duration::from_millis(2);
 
 /// How the sweep paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
