@@ -1,29 +1,45 @@
-//! `pdv bench destroy`: how fast destruction runs on the embedded SQLite store, against a plain
-//! baseline measured in the same run on the same disk.
+//! `pdv bench destroy`: how fast destruction runs on the embedded SQLite store, and what a purge
+//! does to foreground reads, each against a baseline measured in the same run on the same disk.
 //!
 //! The store is filled with `--subjects` synthetic subjects shaped like real ones (a wrapped
-//! subject key, identifiers, three categories each with a category key, a record and two fields
-//! of random ciphertext, a consent-free history), then `--destroy` of them, spread over the whole
-//! id range, are destroyed exactly as the retention runner destroys a whole subject
-//! (every data row, the category keys and the subject key, and a tombstone), through the store's
-//! set-based `shred_subjects`, in transactions of `--batch`. The baseline deletes the same number
-//! of rows, one per subject, from a single plain table keyed by subject id, with the same
-//! set-based statement and batches: the least any destruction can cost. The figure that matters is the ratio, and that
-//! the rate does not fall as the table grows (run it with 10× the subjects to see).
+//! subject key, an e-mail with its blind index, three categories each with a category key, a
+//! record and two fields of random ciphertext: 15 rows per subject, 13 of them left for the sweep).
+//! Two disjoint sets of `--destroy` subjects, spread over the whole id range, are then destroyed
+//! the way pdvault destroys a whole subject, in two steps:
+//!
+//! 1. **Throughput**, with nothing else running. The key shred (`Transaction::shred_keys`: the
+//!    subject key, the tombstone, the sweep queue) of the first set in
+//!    transactions of `--batch`, then the sweep (`Transaction::sweep_shredded` and, as the
+//!    service does, one audit event per transaction) in transactions of `--sweep-batch`. Each is
+//!    compared with a plain baseline in a separate database with the same settings: a table with
+//!    one row per subject from which the same subjects' rows are deleted by primary key in the
+//!    same batches (for the shred), and a table with the sweep's 13 rows per subject from which
+//!    the same subjects' rows are deleted by primary key in the same batches (for the sweep).
+//! 2. **Foreground reads during a purge.** A reader does point reads of random live subjects at
+//!    `--read-rate` per second, each the store work of reading a subject's data (a write
+//!    transaction with the subject, its tombstone, its key, its records and an audit event, as
+//!    every read in pdvault is). Its latency alone for `--read-secs` is the baseline; then the
+//!    second set is purged while it reads — key shreds of `--purge-batch` subjects (the
+//!    retention runner's batch), then the sweep with `--sweep-batch` and `--sweep-pause-ms`, as
+//!    `pdv serve` runs it — and its latency during the purge is compared with the baseline.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use pdv_core::SubjectId;
+use pdv_core::audit::{AuditRecord, Outcome};
 use pdv_store::Store;
-use pdv_store::backup::{self, Value};
 use pdv_store_sqlite::SqliteStore;
-use sqlx::Connection;
+use serde_json::json;
+use sqlx::{Connection, SqliteConnection};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Destruction throughput on SQLite: subjects destroyed per second, with a plain baseline.
+    /// Destruction on SQLite: key shred and sweep rates, and foreground read latency during a
+    /// purge, each against a baseline.
     Destroy(DestroyArgs),
 }
 
@@ -32,12 +48,28 @@ pub struct DestroyArgs {
     /// Subjects in the store.
     #[arg(long, default_value_t = 100_000)]
     pub subjects: u32,
-    /// Subjects to destroy (spread over the store).
+    /// Subjects destroyed in each of the two phases (spread over the store); less than half of
+    /// --subjects.
     #[arg(long, default_value_t = 20_000)]
     pub destroy: u32,
-    /// Subjects per transaction.
+    /// Subjects per key-shred transaction when measuring throughput.
     #[arg(long, default_value_t = 5_000)]
     pub batch: u32,
+    /// Subjects per sweep transaction.
+    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_BATCH)]
+    pub sweep_batch: u32,
+    /// Pause between sweep transactions during the purge, in milliseconds.
+    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_PAUSE.as_millis() as u64)]
+    pub sweep_pause_ms: u64,
+    /// Subjects per key-shred transaction during the purge (the retention runner's batch).
+    #[arg(long, default_value_t = pdv_service::DEFAULT_BATCH)]
+    pub purge_batch: u32,
+    /// Point reads per second of the foreground reader.
+    #[arg(long, default_value_t = 500)]
+    pub read_rate: u32,
+    /// Seconds the reader runs alone for its baseline.
+    #[arg(long, default_value_t = 5)]
+    pub read_secs: u64,
     /// Directory for the scratch databases [default: a temporary directory].
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
@@ -46,144 +78,129 @@ pub struct DestroyArgs {
     pub json: bool,
 }
 
+/// Rows per subject the sweep deletes: an identifier, three category keys, three records, six
+/// fields.
+const SWEPT_PER_SUBJECT: u32 = 13;
+
+/// Subjects per generating statement while filling.
+const FILL_STEP: u32 = 50_000;
+
 fn id(n: u32) -> SubjectId {
-    // Ids spread over the key space like v7 UUIDs of subjects created over time.
+    // Ids spread over the key space like v7 UUIDs of subjects created over time; `fill` computes
+    // the same bytes in SQL.
     let mut b = [0u8; 16];
     b[..4].copy_from_slice(&n.to_be_bytes());
     b[4..8].copy_from_slice(&n.wrapping_mul(2_654_435_761).to_be_bytes());
     SubjectId::from_bytes(b)
 }
 
-fn noise(n: u32, len: usize) -> Vec<u8> {
-    let mut x = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+/// The SQL of [`id`] for a column `n`.
+const SQL_ID: &str = "unhex(printf('%08x%08x0000000000000000', n, (n * 2654435761) % 4294967296))";
 
+/// Fills the store in SQL: generating the rows where they are stored is what makes ten million
+/// subjects take minutes rather than hours. The rows are what the service would write, with
+/// random bytes for ciphertext and keys.
 async fn fill(store: &SqliteStore, subjects: u32) -> anyhow::Result<()> {
-    let t = |name| backup::table(name).expect("a listed table");
-    let step = 5_000;
+    let ids = format!(
+        "WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < ?2),
+              ids(n, sid) AS (SELECT n, {SQL_ID} FROM s),
+              cats(c, name) AS (VALUES (0, 'identity'), (1, 'contacts'), (2, 'order')),
+              fs(f) AS (VALUES ('a'), ('b'))"
+    );
+    let rid = "unhex(printf('%08x%08x0000000000000000', n, c))";
+    let statements = [
+        "INSERT INTO subjects (subject_id, kind, created_at) SELECT sid, 'buyer', 0 FROM ids"
+            .to_string(),
+        "INSERT INTO subject_keys (subject_id, wrapped_key, master_key_id, created_at)
+         SELECT sid, randomblob(61), 'bench', 0 FROM ids"
+            .to_string(),
+        "INSERT INTO subject_identifiers (subject_id, kind, blind, value_ct)
+         SELECT sid, 'email', randomblob(32), randomblob(48) FROM ids"
+            .to_string(),
+        "INSERT INTO category_keys (subject_id, category, wrapped_key, created_at)
+         SELECT sid, name, randomblob(61), 0 FROM ids, cats"
+            .to_string(),
+        format!(
+            "INSERT INTO pd_records (subject_id, record_id, category, source, created_at)
+             SELECT sid, {rid}, name, 'subject', 0 FROM ids, cats"
+        ),
+        format!(
+            "INSERT INTO pd_fields (subject_id, record_id, field, value_ct)
+             SELECT sid, {rid}, f, randomblob(40) FROM ids, cats, fs"
+        ),
+    ];
     let mut from = 0;
     while from < subjects {
-        let to = (from + step).min(subjects);
-        let (mut s, mut k, mut ck, mut ids, mut recs, mut fields) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
-        for n in from..to {
-            let sid = Value::Bytes(id(n).as_bytes().to_vec());
-            s.push(vec![
-                sid.clone(),
-                Value::Text("buyer".into()),
-                Value::Int(0),
-            ]);
-            k.push(vec![
-                sid.clone(),
-                Value::Bytes(noise(n, 61)),
-                Value::Text("bench".into()),
-                Value::Int(0),
-            ]);
-            ids.push(vec![
-                sid.clone(),
-                Value::Text("email".into()),
-                Value::Bytes(noise(n ^ 7, 32)),
-                Value::Bytes(noise(n ^ 8, 48)),
-            ]);
-            for (c, category) in ["identity", "contacts", "order"].iter().enumerate() {
-                let rid = Value::Bytes(noise(n * 3 + c as u32, 16));
-                ck.push(vec![
-                    sid.clone(),
-                    Value::Text(category.to_string()),
-                    Value::Bytes(noise(n ^ 9, 61)),
-                    Value::Int(0),
-                ]);
-                recs.push(vec![
-                    sid.clone(),
-                    rid.clone(),
-                    Value::Text(category.to_string()),
-                    Value::Text("subject".into()),
-                    Value::Int(0),
-                    Value::Null,
-                ]);
-                for f in ["a", "b"] {
-                    fields.push(vec![
-                        sid.clone(),
-                        rid.clone(),
-                        Value::Text(f.into()),
-                        Value::Bytes(noise(n ^ 11, 40)),
-                    ]);
-                }
-            }
-        }
-        let mut tx = store.begin().await?;
-        tx.insert_rows(t("subjects"), &s, false).await?;
-        tx.insert_rows(t("subject_keys"), &k, false).await?;
-        tx.insert_rows(t("category_keys"), &ck, false).await?;
-        tx.insert_rows(t("subject_identifiers"), &ids, false)
-            .await?;
-        tx.insert_rows(t("pd_records"), &recs, false).await?;
-        tx.insert_rows(t("pd_fields"), &fields, false).await?;
-        tx.commit().await?;
-        from = to;
-    }
-    Ok(())
-}
-
-pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Destroy(args) = cmd;
-    if args.destroy == 0 || args.destroy > args.subjects || args.batch == 0 {
-        anyhow::bail!("нужно 0 < --destroy ≤ --subjects и --batch > 0");
-    }
-    let scratch = tempfile_dir(args.dir.as_deref())?;
-    let store_path = scratch.join("bench-store.db");
-    let store = SqliteStore::open(&format!("sqlite://{}", store_path.display())).await?;
-    eprintln!("заполнение: {} субъектов…", args.subjects);
-    fill(&store, args.subjects).await?;
-    let stride = args.subjects / args.destroy;
-    let victims: Vec<SubjectId> = (0..args.destroy).map(|i| id(i * stride)).collect();
-
-    // pdvault: each subject destroyed as the runner does it.
-    let started = Instant::now();
-    for chunk in victims.chunks(args.batch as usize) {
-        let mut tx = store.begin().await?;
-        tx.shred_subjects(chunk, 0).await?;
-        tx.commit().await?;
-    }
-    let ours = started.elapsed();
-
-    // Baseline: one plain table, one row per subject, the same deletes in the same batches.
-    let plain_path = scratch.join("bench-plain.db");
-    let mut conn = sqlx::SqliteConnection::connect_with(
-        &sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&plain_path)
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal),
-    )
-    .await?;
-    sqlx::query("CREATE TABLE plain (id BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
-        .execute(&mut conn)
-        .await?;
-    let mut from = 0;
-    while from < args.subjects {
-        let to = (from + 5_000).min(args.subjects);
-        let mut tx = conn.begin().await?;
-        for n in from..to {
-            sqlx::query("INSERT INTO plain (id, v) VALUES (?, ?)")
-                .bind(&id(n).as_bytes()[..])
-                .bind(noise(n, 61))
+        let to = (from + FILL_STEP).min(subjects);
+        let mut tx = store.pool().begin().await?;
+        for statement in &statements {
+            sqlx::query(sqlx::AssertSqlSafe(format!("{ids} {statement}")))
+                .bind(i64::from(from))
+                .bind(i64::from(to))
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
         from = to;
     }
+    Ok(())
+}
+
+/// The baseline database: the same journal, synchronisation and secure deletion as the store,
+/// and two plain tables keyed by subject id — `keys` with one row per subject, `rows` with the
+/// sweep's rows per subject.
+async fn plain(path: &std::path::Path, subjects: u32) -> anyhow::Result<SqliteConnection> {
+    let mut conn = SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .pragma("secure_delete", "ON"),
+    )
+    .await?;
+    for ddl in [
+        "CREATE TABLE keys (id BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE rows (id BLOB NOT NULL, k INTEGER NOT NULL, v BLOB NOT NULL,
+         PRIMARY KEY (id, k)) WITHOUT ROWID",
+    ] {
+        sqlx::query(ddl).execute(&mut conn).await?;
+    }
+    let ids = format!(
+        "WITH RECURSIVE s(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < ?2),
+              ids(n, sid) AS (SELECT n, {SQL_ID} FROM s),
+              ks(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM ks WHERE k + 1 < {SWEPT_PER_SUBJECT})"
+    );
+    let mut from = 0;
+    while from < subjects {
+        let to = (from + FILL_STEP).min(subjects);
+        let mut tx = conn.begin().await?;
+        for statement in [
+            "INSERT INTO keys (id, v) SELECT sid, randomblob(61) FROM ids",
+            "INSERT INTO rows (id, k, v) SELECT sid, k, randomblob(40) FROM ids, ks",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("{ids} {statement}")))
+                .bind(i64::from(from))
+                .bind(i64::from(to))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        from = to;
+    }
+    Ok(conn)
+}
+
+/// Deletes the rows of `victims` from a plain table by primary key, `batch` subjects per
+/// transaction, with the statement shape the store uses.
+async fn plain_delete(
+    conn: &mut SqliteConnection,
+    table: &str,
+    victims: &[SubjectId],
+    batch: u32,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    for chunk in victims.chunks(args.batch as usize) {
+    for chunk in victims.chunks(batch as usize) {
         let ids = serde_json::to_string(
             &chunk
                 .iter()
@@ -191,35 +208,327 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>(),
         )?;
         let mut tx = conn.begin().await?;
-        sqlx::query("DELETE FROM plain WHERE id IN (SELECT unhex(value) FROM json_each(?))")
-            .bind(ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE id IN (SELECT unhex(value) FROM json_each(?))"
+        )))
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
     }
-    let baseline = started.elapsed();
-    drop(conn);
-    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(started.elapsed())
+}
 
-    let rate = |d: std::time::Duration| f64::from(args.destroy) / d.as_secs_f64();
-    let (ours_rate, base_rate) = (rate(ours), rate(baseline));
-    let ratio = ours.as_secs_f64() / baseline.as_secs_f64();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "subjects": args.subjects,
-                "destroyed": args.destroy,
-                "batch": args.batch,
-                "pdvault_subjects_per_sec": ours_rate.round(),
-                "baseline_rows_per_sec": base_rate.round(),
-                "time_ratio_vs_baseline": (ratio * 100.0).round() / 100.0,
-            })
+fn event(action: &str, subject: Option<SubjectId>) -> AuditRecord {
+    AuditRecord {
+        at_ms: 0,
+        actor: "bench".into(),
+        action: action.into(),
+        operation: None,
+        purpose: None,
+        subject,
+        outcome: Outcome::Done,
+        details: "{}".into(),
+    }
+}
+
+/// Key shreds of `victims`, `batch` per transaction.
+async fn shred(store: &SqliteStore, victims: &[SubjectId], batch: u32) -> anyhow::Result<()> {
+    for chunk in victims.chunks(batch as usize) {
+        let mut tx = store.begin().await?;
+        tx.shred_keys(chunk, 0).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Sweeps until the queue is empty, as the service does: `batch` subjects and one audit event
+/// (with the head written to the metadata, as the seal is) per transaction, `pause` between.
+async fn sweep(store: &SqliteStore, batch: u32, pause: Duration) -> anyhow::Result<(u64, u64)> {
+    let (mut subjects, mut rows) = (0, 0);
+    loop {
+        let mut tx = store.begin().await?;
+        let swept = tx.sweep_shredded(batch).await?;
+        if swept.subjects == 0 {
+            return Ok((subjects, rows));
+        }
+        let head = tx.append_audit(event("destruction.swept", None)).await?;
+        tx.set_meta("bench_head", &head.seq.to_string()).await?;
+        tx.commit().await?;
+        subjects += swept.subjects;
+        rows += swept.rows;
+        if pause.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// Checkpoints the whole WAL into the database and empties it.
+async fn settle(store: &SqliteStore) -> anyhow::Result<()> {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// One foreground read of a subject's data: the store work of `Vault::read_data`.
+async fn read_one(store: &SqliteStore, subject: SubjectId) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    anyhow::ensure!(tx.subject(subject).await?.is_some(), "a live subject");
+    anyhow::ensure!(tx.tombstone(subject).await?.is_none(), "a live subject");
+    anyhow::ensure!(tx.wrapped_key(subject).await?.is_some(), "a live subject");
+    let records = tx.records(subject, None).await?;
+    anyhow::ensure!(records.len() == 3, "a live subject's three records");
+    tx.append_audit(event("data.read", Some(subject))).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reads random live subjects at `rate` per second until `stop`, and returns each read's time.
+async fn reader(
+    store: Arc<SqliteStore>,
+    live: Arc<dyn Fn(u64) -> SubjectId + Send + Sync>,
+    rate: u32,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Vec<Duration>> {
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut next = tokio::time::Instant::now();
+    let mut random = 0x2545_F491_4F6C_DD1Du64;
+    let mut latencies = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        next += interval;
+        let now = tokio::time::Instant::now();
+        if next > now {
+            tokio::time::sleep_until(next).await;
+        } else {
+            // Behind schedule: go on at once, without a burst to catch up.
+            next = now;
+        }
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        let subject = live(random);
+        let started = Instant::now();
+        read_one(&store, subject).await?;
+        latencies.push(started.elapsed());
+    }
+    Ok(latencies)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    reads: usize,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    max: Duration,
+}
+
+fn latency(mut times: Vec<Duration>) -> Latency {
+    times.sort_unstable();
+    let at = |q: f64| {
+        times
+            .get(((times.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    };
+    Latency {
+        reads: times.len(),
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: times.last().copied().unwrap_or_default(),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+fn latency_json(l: &Latency) -> serde_json::Value {
+    json!({ "reads": l.reads, "p50_ms": ms(l.p50), "p99_ms": ms(l.p99), "p999_ms": ms(l.p999), "max_ms": ms(l.max) })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Destroy(args) = cmd;
+    if args.destroy == 0
+        || u64::from(args.destroy) * 2 >= u64::from(args.subjects)
+        || args.batch == 0
+        || args.sweep_batch == 0
+        || args.purge_batch == 0
+        || args.read_rate == 0
+    {
+        anyhow::bail!(
+            "нужно 0 < --destroy < --subjects / 2; --batch, --sweep-batch, --purge-batch и --read-rate больше 0"
         );
+    }
+    let scratch = tempfile_dir(args.dir.as_deref())?;
+    let outcome = measure(&args, &scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    outcome
+}
+
+async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let store_path = scratch.join("bench-store.db");
+    let store = Arc::new(SqliteStore::open(&format!("sqlite://{}", store_path.display())).await?);
+    eprintln!("заполнение хранилища: {} субъектов…", args.subjects);
+    let started = Instant::now();
+    fill(&store, args.subjects).await?;
+    let fill_secs = started.elapsed().as_secs_f64();
+    eprintln!("  {fill_secs:.0} с; базовая база…");
+    let started = Instant::now();
+    let mut conn = plain(&scratch.join("bench-plain.db"), args.subjects).await?;
+    let plain_fill_secs = started.elapsed().as_secs_f64();
+
+    // The first set at even steps, the second at odd ones, both over the whole id range.
+    let stride = args.subjects / (2 * args.destroy);
+    let first: Vec<SubjectId> = (0..args.destroy).map(|i| id(2 * i * stride)).collect();
+    let second: Vec<SubjectId> = (0..args.destroy)
+        .map(|i| id((2 * i + 1) * stride))
+        .collect();
+    let destroyed_span = 2 * args.destroy * stride;
+    let subjects = args.subjects;
+    let live: Arc<dyn Fn(u64) -> SubjectId + Send + Sync> = Arc::new(move |r: u64| {
+        let mut n = (r % u64::from(subjects)) as u32;
+        if n < destroyed_span && n.is_multiple_of(stride) {
+            // A victim: with a stride of 2 or more its neighbour is live; with a stride of 1
+            // every subject of the span is a victim, so take one after it.
+            n = if stride >= 2 {
+                n + 1
+            } else {
+                destroyed_span + n % (subjects - destroyed_span)
+            };
+        }
+        id(n)
+    });
+
+    // 1. Throughput, nothing else running.
+    eprintln!("уничтожение ключей: {} субъектов…", args.destroy);
+    let started = Instant::now();
+    shred(&store, &first, args.batch).await?;
+    let shred_time = started.elapsed();
+    eprintln!("зачистка…");
+    let started = Instant::now();
+    let (swept, swept_rows) = sweep(&store, args.sweep_batch, Duration::ZERO).await?;
+    let sweep_time = started.elapsed();
+    anyhow::ensure!(
+        swept == u64::from(args.destroy)
+            && swept_rows == u64::from(args.destroy * SWEPT_PER_SUBJECT),
+        "the sweep deleted {swept_rows} rows of {swept} subjects"
+    );
+    let base_shred = plain_delete(&mut conn, "keys", &first, args.batch).await?;
+    let base_sweep = plain_delete(&mut conn, "rows", &first, args.sweep_batch).await?;
+    drop(conn);
+
+    // 2. Foreground reads alone, then during the purge of the second set, each from a quiet
+    // store: the first phase's WAL checkpointed and emptied, so that neither measurement pays
+    // for it.
+    settle(&store).await?;
+    eprintln!("чтение без уничтожения: {} с…", args.read_secs);
+    let stop = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn(reader(
+        store.clone(),
+        live.clone(),
+        args.read_rate,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(args.read_secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let idle = latency(task.await??);
+
+    settle(&store).await?;
+    eprintln!("чтение во время уничтожения {} субъектов…", args.destroy);
+    let stop = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn(reader(
+        store.clone(),
+        live.clone(),
+        args.read_rate,
+        stop.clone(),
+    ));
+    let started = Instant::now();
+    shred(&store, &second, args.purge_batch).await?;
+    let purge_shred = started.elapsed();
+    sweep(
+        &store,
+        args.sweep_batch,
+        Duration::from_millis(args.sweep_pause_ms),
+    )
+    .await?;
+    let purge_time = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let busy = latency(task.await??);
+    anyhow::ensure!(
+        store.counts().await?.sweep_backlog == 0,
+        "the sweep finished"
+    );
+
+    let rate = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64();
+    let shred_ratio = shred_time.as_secs_f64() / base_shred.as_secs_f64();
+    let sweep_ratio = sweep_time.as_secs_f64() / base_sweep.as_secs_f64();
+    let p99_ratio = busy.p99.as_secs_f64() / idle.p99.as_secs_f64().max(1e-9);
+    let report = json!({
+        "subjects": args.subjects,
+        "destroyed": args.destroy,
+        "fill_secs": fill_secs.round(),
+        "baseline_fill_secs": plain_fill_secs.round(),
+        "key_shred": {
+            "batch": args.batch,
+            "subjects_per_sec": rate(args.destroy, shred_time).round(),
+            "baseline_rows_per_sec": rate(args.destroy, base_shred).round(),
+            "time_ratio_vs_baseline": round2(shred_ratio),
+        },
+        "sweep": {
+            "batch": args.sweep_batch,
+            "subjects_per_sec": rate(args.destroy, sweep_time).round(),
+            "rows_per_sec": rate(args.destroy * SWEPT_PER_SUBJECT, sweep_time).round(),
+            "baseline_rows_per_sec": rate(args.destroy * SWEPT_PER_SUBJECT, base_sweep).round(),
+            "time_ratio_vs_baseline": round2(sweep_ratio),
+        },
+        "foreground_reads": {
+            "rate_per_sec": args.read_rate,
+            "alone": latency_json(&idle),
+            "during_purge": latency_json(&busy),
+            "p99_ratio": round2(p99_ratio),
+        },
+        "purge": {
+            "subjects": args.destroy,
+            "shred_batch": args.purge_batch,
+            "sweep_batch": args.sweep_batch,
+            "sweep_pause_ms": args.sweep_pause_ms,
+            "shred_secs": round2(purge_shred.as_secs_f64()),
+            "total_secs": round2(purge_time.as_secs_f64()),
+        },
+    });
+    if args.json {
+        println!("{report}");
     } else {
         println!(
-            "уничтожено {} из {} субъектов пачками по {}:\n  pdvault (ключ, строки данных, надгробие): {:.0} субъектов/с\n  базовый уровень (одна строка в одной таблице): {:.0} строк/с\n  pdvault медленнее базового уровня в {:.2} раза",
-            args.destroy, args.subjects, args.batch, ours_rate, base_rate, ratio
+            "хранилище: {} субъектов (заполнение {fill_secs:.0} с), уничтожено {} дважды\n\
+             уничтожение ключей пачками по {}: {:.0} субъектов/с; базовый уровень {:.0} строк/с; \
+             медленнее в {shred_ratio:.2} раза\n\
+             зачистка пачками по {}: {:.0} субъектов/с ({:.0} строк/с); базовый уровень {:.0} строк/с; \
+             медленнее в {sweep_ratio:.2} раза\n\
+             чтение ({} в секунду): p99 {:.3} мс без уничтожения, {:.3} мс во время уничтожения \
+             ({:.1} с) — в {p99_ratio:.2} раза",
+            args.subjects,
+            args.destroy,
+            args.batch,
+            rate(args.destroy, shred_time),
+            rate(args.destroy, base_shred),
+            args.sweep_batch,
+            rate(args.destroy, sweep_time),
+            rate(args.destroy * SWEPT_PER_SUBJECT, sweep_time),
+            rate(args.destroy * SWEPT_PER_SUBJECT, base_sweep),
+            args.read_rate,
+            ms(idle.p99),
+            ms(busy.p99),
+            purge_time.as_secs_f64(),
         );
     }
     Ok(ExitCode::SUCCESS)

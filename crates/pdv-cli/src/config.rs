@@ -109,6 +109,10 @@ knobs! {
         "как часто `pdv serve` выполняет правила хранения (уничтожает то, чей срок истёк, с актом), в минутах; 0 — не выполнять (тогда запускайте `pdv retention run` по расписанию); от 0 до 10080";
     RETENTION_BATCH: "retention.batch", "PDV_RETENTION_BATCH", None, Some("500"),
         "сколько субъектов обрабатывается в одной транзакции при выполнении правил хранения (от 1 до 100000)";
+    SWEEP_BATCH: "retention.sweep_batch", "PDV_RETENTION_SWEEP_BATCH", None, Some("10"),
+        "у скольких уничтоженных субъектов зачистка удаляет оставшиеся строки в одной транзакции (от 1 до 10000)";
+    SWEEP_PAUSE: "retention.sweep_pause_ms", "PDV_RETENTION_SWEEP_PAUSE_MS", None, Some("2"),
+        "пауза между транзакциями зачистки в миллисекундах (от 0 до 10000)";
     ACTS_SYSTEM: "acts.system", "PDV_ACTS_SYSTEM", None, Some("pdvault"),
         "наименование информационной системы персональных данных для актов об уничтожении (Приказ РКН № 179)";
     ACTS_SIGNATORIES: "acts.signatories", "PDV_ACTS_SIGNATORIES", None, None,
@@ -213,6 +217,8 @@ pub(crate) struct Config {
     pub trusted_proxies: Setting<ProxyList>,
     pub retention_interval_mins: Setting<u64>,
     pub retention_batch: Setting<u64>,
+    pub sweep_batch: Setting<u64>,
+    pub sweep_pause_ms: Setting<u64>,
     pub acts_system: Setting<String>,
     pub acts_signatories: Option<Setting<SignatoryList>>,
     pub demo: Setting<bool>,
@@ -274,6 +280,8 @@ struct FileConfig {
 struct RetentionSection {
     interval_mins: Option<Spanned<u64>>,
     batch: Option<Spanned<u64>>,
+    sweep_batch: Option<Spanned<u64>>,
+    sweep_pause_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -740,6 +748,8 @@ impl Config {
                 parsed.retention.interval_mins,
             ),
             retention_batch: r.pick_or(RETENTION_BATCH, None, parsed.retention.batch),
+            sweep_batch: r.pick_or(SWEEP_BATCH, None, parsed.retention.sweep_batch),
+            sweep_pause_ms: r.pick_or(SWEEP_PAUSE, None, parsed.retention.sweep_pause_ms),
             acts_system: r.pick_or(ACTS_SYSTEM, None, parsed.acts.system),
             acts_signatories: r.pick(ACTS_SIGNATORIES, None, parsed.acts.signatories),
             demo: r.pick_or(DEMO, flags.demo, parsed.demo.enabled),
@@ -829,6 +839,14 @@ impl Config {
             100_000,
             "субъектов",
         );
+        r.range(SWEEP_BATCH, &config.sweep_batch, 1, 10_000, "субъектов");
+        r.range(
+            SWEEP_PAUSE,
+            &config.sweep_pause_ms,
+            0,
+            10_000,
+            "миллисекунд",
+        );
         r.check(ACTS_SYSTEM, &config.acts_system, |s| {
             if s.trim().is_empty() {
                 Err("наименование не может быть пустым".into())
@@ -905,6 +923,14 @@ impl Config {
     /// Subjects per transaction in a retention run (checked on load).
     pub(crate) fn retention_batch(&self) -> u32 {
         u32::try_from(self.retention_batch.value).unwrap_or(u32::MAX)
+    }
+
+    /// How the sweep after a key shred paces itself (checked on load).
+    pub(crate) fn sweep_settings(&self) -> pdv_service::SweepSettings {
+        pdv_service::SweepSettings {
+            batch: u32::try_from(self.sweep_batch.value).unwrap_or(u32::MAX),
+            pause: Duration::from_millis(self.sweep_pause_ms.value),
+        }
     }
 
     /// The production calendar files to load, in order; none when unset.
@@ -1020,6 +1046,8 @@ impl Config {
             (TRUSTED_PROXIES, row(&self.trusted_proxies)),
             (RETENTION_INTERVAL, row(&self.retention_interval_mins)),
             (RETENTION_BATCH, row(&self.retention_batch)),
+            (SWEEP_BATCH, row(&self.sweep_batch)),
+            (SWEEP_PAUSE, row(&self.sweep_pause_ms)),
             (ACTS_SYSTEM, row(&self.acts_system)),
             (
                 ACTS_SIGNATORIES,
@@ -1178,6 +1206,11 @@ mod tests {
         let config = Case::new().load().unwrap();
         assert_eq!(config.web_settings(), WebSettings::default());
         assert_eq!(config.auth_settings(), AuthSettings::default());
+        assert_eq!(
+            config.sweep_settings(),
+            pdv_service::SweepSettings::default(),
+            "the documented defaults are the service's"
+        );
         assert_eq!(config.listen.value, "127.0.0.1:8080");
         assert_eq!(config.log_format.value, LogFormat::Text);
         assert!(config.tls_files().is_none());

@@ -86,7 +86,8 @@ enum Command {
     /// Destruction acts (Приказ РКН № 179): list, show, print as HTML.
     #[command(subcommand)]
     Acts(acts::ActsCommand),
-    /// Retention: what the rules will do to whom and why (`plan`), and doing it (`run`).
+    /// Retention: what the rules will do to whom and why (`plan`), doing it (`run`), and deleting
+    /// the rows destroyed subjects left behind (`sweep`).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
     /// Exports for other uses: a depersonalised dataset for statistics (`depersonalised`).
@@ -617,7 +618,8 @@ async fn open_vault_with(
             .await?
             .with_auth_settings(config.auth_settings())
             .with_calendar(calendar)
-            .with_act_settings(config.act_settings()),
+            .with_act_settings(config.act_settings())
+            .with_sweep_settings(config.sweep_settings()),
     )
 }
 
@@ -756,6 +758,10 @@ async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
             config.retention_batch(),
         ))
     });
+    // The sweep of destroyed subjects' leftover rows, in the background for as long as the server
+    // runs. Stopping it at any point is safe: a sweep transaction rolls back whole and the queue
+    // keeps what it did not take.
+    let sweeper = tokio::spawn(sweeper(vault.clone()));
     let served = match &tls {
         Some(tls) => pdv_web::serve_tls(listener, tls, vault, &settings, shutdown_signal()).await,
         None => pdv_web::serve_with(listener, vault, &settings, shutdown_signal()).await,
@@ -763,6 +769,7 @@ async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
     if let Some(task) = scheduler {
         task.abort();
     }
+    sweeper.abort();
     served.context("сервер остановился с ошибкой")?;
     eprintln!("pdvault остановлен");
     Ok(ExitCode::SUCCESS)
@@ -787,6 +794,7 @@ async fn retention_scheduler(vault: Arc<Vault>, every: Duration, batch: u32) {
                 records_destroyed = r.records_destroyed,
                 records_depersonalised = r.records_depersonalised,
                 held = r.held,
+                swept_subjects = r.swept.subjects,
                 problems = r.problems.len(),
                 acts = ?r.acts,
                 "retention run finished"
@@ -795,6 +803,30 @@ async fn retention_scheduler(vault: Arc<Vault>, every: Duration, batch: u32) {
                 tracing::error!(error = %e, "retention run failed; retrying at the next interval")
             }
         }
+    }
+}
+
+/// How long the background sweep waits when nothing is queued before it looks again: a subject
+/// destroyed by another process (`pdv retention run` from cron) has its rows swept within this.
+const SWEEP_IDLE: Duration = Duration::from_secs(10);
+
+/// Sweeps the rows destroyed subjects left behind, in the configured small batches with pauses
+/// between them (see `pdv_service` `sweep.rs`), then waits [`SWEEP_IDLE`] and looks again. A
+/// failure is logged and retried after the wait: the server keeps serving, and unswept rows are
+/// unreadable and invisible meanwhile.
+async fn sweeper(vault: Arc<Vault>) {
+    loop {
+        match vault.sweep_shredded("sweeper", &mut |_| {}).await {
+            Ok(r) if r.subjects > 0 => tracing::info!(
+                subjects = r.subjects,
+                rows = r.rows,
+                batches = r.batches,
+                "destroyed subjects' leftover rows swept"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "sweep failed; retrying shortly"),
+        }
+        tokio::time::sleep(SWEEP_IDLE).await;
     }
 }
 

@@ -1,6 +1,7 @@
 //! `pdv retention plan`: what the retention rules will do to whom and why, on a given day,
 //! without changing anything; `pdv retention run`: do what is due today, with an act;
 //! `pdv retention retained`: statistics of what was kept depersonalised.
+//! `pdv retention sweep`: delete the rows that destroyed subjects left behind.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -22,6 +23,9 @@ pub enum RetentionCommand {
     /// Statistics of the records kept depersonalised past their period (rules with
     /// action = "depersonalise"): how many of each kind, category and generalised values.
     Retained(RetainedArgs),
+    /// Delete the ciphertext that destroyed subjects left behind (their keys are already gone);
+    /// `pdv serve` and every run do it too. Safe to interrupt and to rerun.
+    Sweep(SweepArgs),
 }
 
 impl RetentionCommand {
@@ -30,6 +34,7 @@ impl RetentionCommand {
             RetentionCommand::Plan(p) => &p.common,
             RetentionCommand::Run(r) => &r.common,
             RetentionCommand::Retained(r) => &r.common,
+            RetentionCommand::Sweep(s) => &s.common,
         }
     }
 }
@@ -52,6 +57,18 @@ pub struct RunArgs {
     pub batch: Option<u32>,
     /// Print the summary as JSON (the default when stdout is not a terminal is text without a
     /// progress bar).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Subjects per transaction [default: retention.sweep_batch of the configuration].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -87,6 +104,7 @@ pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitC
         RetentionCommand::Plan(args) => args,
         RetentionCommand::Run(args) => return execute(args, config).await,
         RetentionCommand::Retained(args) => return retained(args, config).await,
+        RetentionCommand::Sweep(args) => return sweep(args, config).await,
     };
     let vault = open_vault(config, false).await?;
     let zone = jiff::tz::TimeZone::get(&vault.policy().policy.operator.time_zone)
@@ -154,6 +172,47 @@ pub async fn run(cmd: RetentionCommand, config: &Config) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+async fn sweep(args: SweepArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let mut settings = config.sweep_settings();
+    if let Some(batch) = args.batch {
+        if batch == 0 {
+            anyhow::bail!("--batch: нужно не меньше 1 субъекта в пачке");
+        }
+        settings.batch = batch;
+    }
+    let vault = open_vault(config, false)
+        .await?
+        .with_sweep_settings(settings);
+    let total = vault.sweep_backlog().await?;
+    let bar = std::io::stderr().is_terminal() && !args.json;
+    let mut progress = |r: &pdv_service::SweepReport| {
+        if bar {
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "\r{}/{total} субъектов, строк удалено: {}",
+                r.subjects, r.rows
+            );
+            let _ = err.flush();
+        }
+    };
+    let report = vault
+        .sweep_shredded("pdv retention sweep", &mut progress)
+        .await?;
+    if bar && report.subjects > 0 {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "зачищено уничтоженных субъектов: {}\nудалено строк с шифротекстом: {}\nтранзакций: {}",
+            report.subjects, report.rows, report.batches
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn execute(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let batch = args.batch.unwrap_or_else(|| config.retention_batch());
     if batch == 0 {
@@ -202,6 +261,12 @@ async fn execute(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         report.held,
         report.review
     );
+    if report.swept.subjects > 0 {
+        println!(
+            "зачищено уничтоженных субъектов: {} (удалено строк с шифротекстом: {})",
+            report.swept.subjects, report.swept.rows
+        );
+    }
     for act in &report.acts {
         println!("акт об уничтожении № {act} (pdv acts show {act})");
     }

@@ -869,6 +869,93 @@ fn mistakes_in_the_config_file_stop_every_command_with_file_and_line() {
     );
 }
 
+/// `pdv retention sweep`: the rows a destroyed subject left behind (its key shredded by a process
+/// that stopped before sweeping) go, once, with an audit event; a rerun finds nothing to do.
+#[test]
+fn retention_sweep_deletes_what_a_key_shred_left_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let out = pdv(dir.path(), &["demo", "--subjects", "3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let url = format!("sqlite://{}", dir.path().join("pdvault.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use pdv_store::Store;
+        let store = pdv_store_sqlite::SqliteStore::open(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let first = tx.live_subjects(None, 1).await.unwrap()[0].0;
+        assert_eq!(tx.shred_keys(&[first], 1).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        assert_eq!(store.counts().await.unwrap().sweep_backlog, 1);
+    });
+    let out = pdv(dir.path(), &["retention", "sweep", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["subjects"], 1, "{report}");
+    assert!(report["rows"].as_u64().unwrap() > 0, "{report}");
+    let out = pdv(dir.path(), &["retention", "sweep"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("зачищено уничтоженных субъектов: 0"),
+        "{}",
+        text(&out)
+    );
+    let out = pdv(dir.path(), &["retention", "sweep", "--batch", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = pdv(dir.path(), &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `pdv serve` sweeps in the background: a subject whose key another process shredded has its
+/// leftover rows deleted without any retention run, and the server stops cleanly afterwards.
+#[test]
+fn serve_sweeps_destroyed_subjects_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(pdv(dir.path(), &["init"]).status.success());
+    let out = pdv(dir.path(), &["demo", "--subjects", "3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let url = format!("sqlite://{}", dir.path().join("pdvault.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let backlog = || {
+        rt.block_on(async {
+            use pdv_store::Store;
+            let store = pdv_store_sqlite::SqliteStore::open(&url).await.unwrap();
+            store.counts().await.unwrap().sweep_backlog
+        })
+    };
+    rt.block_on(async {
+        use pdv_store::Store;
+        let store = pdv_store_sqlite::SqliteStore::open(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let subjects: Vec<_> = tx
+            .live_subjects(None, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        tx.shred_keys(&subjects, 1).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    assert_eq!(backlog(), 2);
+    let server = Server::start(
+        dir.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[("PDV_RETENTION_INTERVAL_MINS", "0"), ("PDV_LOG", "info")],
+    );
+    let started = std::time::Instant::now();
+    while backlog() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the server did not sweep:\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, _, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("leftover rows swept"), "{log}");
+}
+
 /// `pdv retention plan`: the demo operator's records, each with its rule, expiry and action;
 /// far enough in the future something is due; nothing is changed.
 #[test]

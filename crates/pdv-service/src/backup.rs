@@ -134,7 +134,8 @@ pub struct RestoreSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct ShredReport {
     pub subject: SubjectId,
-    /// Rows deleted: the wrapped key and every row of the subject's personal data.
+    /// Key rows deleted: the wrapped data key and the category keys. The rest of the subject's
+    /// rows, unreadable from then on, are deleted by the sweep.
     pub rows_deleted: u64,
     /// The number of the destruction act that confirms it.
     pub act: String,
@@ -704,6 +705,9 @@ impl Vault {
             }
         }
         let subjects_without_key = tx.subjects_without_key().await?;
+        // What the sweep had queued is gone with the data tables it pointed into, and every
+        // tombstoned subject's rows were just deleted above.
+        tx.clear_table("sweep_queue").await?;
 
         let mut events_out = vec![self.security_event(
             &actor.name,
@@ -748,8 +752,9 @@ impl Vault {
     }
 
     /// Destroys a subject's personal data by crypto-shredding: deletes its wrapped data key and
-    /// every row of its data, and leaves a tombstone so that no restore brings them back. The
-    /// subject's id and the audit trail stay. Audited as destruction (ст. 3 п. 8 152-ФЗ), and
+    /// category keys and leaves a tombstone so that no restore brings them back, and queues the
+    /// rest of its rows for the sweep (see `sweep.rs`); from the commit on, nothing of the subject
+    /// can be read. The subject's id and the audit trail stay. Audited as destruction (ст. 3 п. 8 152-ФЗ), and
     /// confirmed by an act of its own (Приказ РКН № 179), closed in the same transaction.
     pub async fn shred_subject(
         &self,
@@ -788,9 +793,8 @@ impl Vault {
                 records: u32::try_from(n).unwrap_or(u32::MAX),
             });
         }
-        let rows_deleted = tx.purge_subject(subject).await?;
         let now = self.now_ms();
-        tx.insert_tombstone(subject, now).await?;
+        let rows_deleted = tx.shred_keys(&[subject], now).await?;
         let mut act = self
             .open_act(&mut *tx, "manual", &format!("решение оператора: {reason}"))
             .await?;

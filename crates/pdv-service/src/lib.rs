@@ -24,6 +24,7 @@ mod rectify;
 mod retained;
 mod retention;
 mod sealed;
+mod sweep;
 mod vault;
 mod views;
 
@@ -48,5 +49,6 @@ pub use retained::{RetainedGroup, RetainedReport};
 pub use retention::{
     DEFAULT_BATCH, PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunProblem, RunReport, SubjectPlan,
 };
+pub use sweep::{DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, SweepReport, SweepSettings};
 pub use vault::*;
 pub use views::*;

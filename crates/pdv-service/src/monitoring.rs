@@ -20,6 +20,9 @@ pub struct Gauges {
     /// Open requests past their due date (on the operator's calendar day, or instant for hour
     /// rules).
     pub requests_overdue: u64,
+    /// Destroyed subjects (keys shredded) whose leftover ciphertext the sweep has not deleted
+    /// yet: it should fall back to zero shortly after every destruction.
+    pub sweep_backlog: u64,
 }
 
 impl Vault {
@@ -34,6 +37,7 @@ impl Vault {
             subjects: counts.subjects,
             requests_open: dues.len() as u64,
             requests_overdue: overdue as u64,
+            sweep_backlog: counts.sweep_backlog,
         })
     }
 }

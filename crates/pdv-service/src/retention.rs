@@ -71,6 +71,9 @@ pub struct RunReport {
     pub review: u64,
     /// Subjects the planner could not plan, with why; they are left untouched.
     pub problems: Vec<RunProblem>,
+    /// The sweep after the run: the rows left behind by destroyed subjects' key shreds, this
+    /// run's and any earlier ones'.
+    pub swept: crate::SweepReport,
 }
 
 /// A destruction demand of the journal, as the run needs it once the data are destroyed.
@@ -434,6 +437,7 @@ impl Vault {
             }
         }
         report.expired_acts = self.expire_acts(actor, at).await?;
+        report.swept = self.sweep_shredded(actor, &mut |_| {}).await?;
         progress(&report);
         Ok(report)
     }
@@ -581,8 +585,9 @@ impl Vault {
             });
         }
         if whole {
-            tx.purge_subject(subject).await?;
-            tx.insert_tombstone(subject, now).await?;
+            // The key shred: the subject is unreadable and gone from here on; its other rows are
+            // deleted by the sweep at the end of the run.
+            tx.shred_keys(&[subject], now).await?;
             report.subjects_destroyed += 1;
         }
         if act.is_none() {

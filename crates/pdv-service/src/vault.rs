@@ -22,6 +22,7 @@ use crate::acts::ActSettings;
 use crate::clock::Clock;
 use crate::error::{Problem, ServiceError, ServiceResult};
 use crate::keys::field_aad;
+use crate::sweep::SweepSettings;
 use crate::views::*;
 
 /// Metadata keys the service keeps in the store.
@@ -58,6 +59,8 @@ pub struct Vault {
     calendar: Arc<WorkCalendar>,
     /// What destruction acts say of the operator's side: the system's name, who signs.
     acts: Arc<ActSettings>,
+    /// How the sweep after a key shred paces itself.
+    sweep: SweepSettings,
 }
 
 impl Vault {
@@ -100,6 +103,7 @@ impl Vault {
             auth: AuthSettings::default(),
             calendar: Arc::new(WorkCalendar::embedded()),
             acts: Arc::new(ActSettings::default()),
+            sweep: SweepSettings::default(),
         };
         if first_use {
             // The first event of every database: from now on an empty log means a wiped log.
@@ -133,6 +137,19 @@ impl Vault {
 
     pub(crate) fn act_settings(&self) -> &ActSettings {
         &self.acts
+    }
+
+    /// Replaces how the sweep paces itself (batch and pause).
+    pub fn with_sweep_settings(mut self, sweep: SweepSettings) -> Vault {
+        self.sweep = SweepSettings {
+            batch: sweep.batch.max(1),
+            ..sweep
+        };
+        self
+    }
+
+    pub fn sweep_settings(&self) -> SweepSettings {
+        self.sweep
     }
 
     pub fn with_calendar(mut self, calendar: WorkCalendar) -> Vault {

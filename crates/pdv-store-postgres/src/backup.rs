@@ -8,7 +8,7 @@
 use futures_util::TryStreamExt;
 use pdv_core::SubjectId;
 use pdv_store::backup::{ColumnType, INSERT_BATCH};
-use pdv_store::{BackupRow, StoreError, StoreResult, TableSpec, Value};
+use pdv_store::{BackupRow, StoreError, StoreResult, SweepOutcome, TableSpec, Value};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
@@ -44,8 +44,18 @@ fn select_sql(table: &TableSpec) -> String {
             }
         })
         .collect();
+    // The leftovers of a shredded subject that the sweep has not reached yet stay out of the
+    // archive, as if already swept.
+    let filter = if pdv_store::backup::swept(table) {
+        format!(
+            " WHERE NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = {}.subject_id)",
+            table.name
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "SELECT {} FROM {} ORDER BY {}",
+        "SELECT {} FROM {}{filter} ORDER BY {}",
         table.column_names().join(", "),
         table.name,
         order.join(", ")
@@ -257,6 +267,127 @@ pub(crate) async fn purge_subject(conn: &mut PgConnection, subject: SubjectId) -
         .map_err(map_err)?
         .rows_affected();
     Ok(deleted)
+}
+
+/// The key shred: the data key, the tombstone and the sweep queue; one statement per table for the
+/// whole batch, each an index scan of the primary key over the array of ids.
+pub(crate) async fn shred_keys(
+    conn: &mut PgConnection,
+    subjects: &[SubjectId],
+    at_ms: i64,
+) -> StoreResult<u64> {
+    if subjects.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Vec<u8>> = subjects.iter().map(|s| s.as_bytes().to_vec()).collect();
+    let deleted = sqlx::query!(
+        "DELETE FROM subject_keys WHERE subject_id = ANY($1)",
+        &ids[..]
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    sqlx::query!(
+        "INSERT INTO key_tombstones (subject_id, shredded_at)
+         SELECT DISTINCT id, $2::bigint FROM unnest($1::bytea[]) AS u (id)
+         ON CONFLICT DO NOTHING",
+        &ids[..],
+        at_ms
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    sqlx::query!(
+        "INSERT INTO sweep_queue (subject_id, shredded_at)
+         SELECT DISTINCT id, $2::bigint FROM unnest($1::bytea[]) AS u (id)
+         ON CONFLICT DO NOTHING",
+        &ids[..],
+        at_ms
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(deleted)
+}
+
+/// The sweep: the first `limit` queued subjects by id, their rows in every table of
+/// `pdv_store::backup::SWEPT_TABLES` (children before parents), and their queue rows.
+pub(crate) async fn sweep_shredded(
+    conn: &mut PgConnection,
+    limit: u32,
+) -> StoreResult<SweepOutcome> {
+    let ids = sqlx::query_scalar!(
+        "SELECT subject_id FROM sweep_queue ORDER BY subject_id LIMIT $1",
+        i64::from(limit)
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    if ids.is_empty() {
+        return Ok(SweepOutcome::default());
+    }
+    let ids = &ids[..];
+    let mut deleted = 0;
+    deleted += sqlx::query!("DELETE FROM anchor_events WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!("DELETE FROM pd_fields WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!("DELETE FROM pd_records WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!(
+        "DELETE FROM subject_identifiers WHERE subject_id = ANY($1)",
+        ids
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    deleted += sqlx::query!("DELETE FROM consents WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!("DELETE FROM contracts WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!("DELETE FROM blocks WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    deleted += sqlx::query!(
+        "DELETE FROM category_tombstones WHERE subject_id = ANY($1)",
+        ids
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    deleted += sqlx::query!("DELETE FROM category_keys WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    sqlx::query!("DELETE FROM sweep_queue WHERE subject_id = ANY($1)", ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(SweepOutcome {
+        subjects: ids.len() as u64,
+        rows: deleted,
+    })
 }
 
 pub(crate) async fn insert_tombstone(

@@ -70,7 +70,8 @@ pub(crate) async fn category_key(
 ) -> StoreResult<Option<CategoryKeyRow>> {
     let row = sqlx::query!(
         "SELECT wrapped_key, created_at FROM category_keys
-         WHERE subject_id = $1 AND category = $2",
+         WHERE subject_id = $1 AND category = $2
+           AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)",
         &subject.as_bytes()[..],
         category
     )
@@ -189,7 +190,9 @@ pub(crate) async fn category_tombstones(
 ) -> StoreResult<Vec<(String, i64)>> {
     // COLLATE "C" orders by bytes, as SQLite does, whatever the database's collation.
     let rows = sqlx::query!(
-        r#"SELECT category, destroyed_at FROM category_tombstones WHERE subject_id = $1
+        r#"SELECT category, destroyed_at FROM category_tombstones
+           WHERE subject_id = $1
+             AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
            ORDER BY category COLLATE "C""#,
         &subject.as_bytes()[..]
     )

@@ -408,7 +408,9 @@ pub(crate) async fn anchors(
 ) -> StoreResult<Vec<pdv_store::AnchorRow>> {
     let rows = sqlx::query!(
         r#"SELECT event_id, event, scope, purpose, occurred_on, recorded_at FROM anchor_events
-           WHERE subject_id = $1 ORDER BY occurred_on COLLATE "C", recorded_at, event_id"#,
+           WHERE subject_id = $1
+             AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
+           ORDER BY occurred_on COLLATE "C", recorded_at, event_id"#,
         &subject.as_bytes()[..]
     )
     .fetch_all(conn)

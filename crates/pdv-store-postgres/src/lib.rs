@@ -307,7 +307,8 @@ impl Store for PostgresStore {
     async fn counts(&self) -> StoreResult<StoreCounts> {
         let row = sqlx::query!(
             r#"SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS "audit_events!",
-                      (SELECT count(*) FROM subjects) AS "subjects!""#
+                      (SELECT count(*) FROM subjects) AS "subjects!",
+                      (SELECT count(*) FROM sweep_queue) AS "sweep_backlog!""#
         )
         .fetch_one(&self.pool)
         .await
@@ -316,6 +317,8 @@ impl Store for PostgresStore {
             audit_events: seq_from_db(row.audit_events)?,
             subjects: u64::try_from(row.subjects)
                 .map_err(|_| corrupt("subject count is negative"))?,
+            sweep_backlog: u64::try_from(row.sweep_backlog)
+                .map_err(|_| corrupt("sweep backlog is negative"))?,
         })
     }
 
@@ -447,7 +450,9 @@ impl Transaction for PostgresTx {
     async fn identifiers(&mut self, subject: SubjectId) -> StoreResult<Vec<IdentifierRow>> {
         // COLLATE "C" orders by bytes, as SQLite does, whatever the database's collation.
         let rows = sqlx::query!(
-            r#"SELECT kind, blind, value_ct FROM subject_identifiers WHERE subject_id = $1
+            r#"SELECT kind, blind, value_ct FROM subject_identifiers
+               WHERE subject_id = $1
+                 AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
                ORDER BY kind COLLATE "C", blind"#,
             &subject.as_bytes()[..]
         )
@@ -473,8 +478,9 @@ impl Transaction for PostgresTx {
         blind: &[u8; 32],
     ) -> StoreResult<Vec<SubjectId>> {
         let rows = sqlx::query_scalar!(
-            "SELECT subject_id FROM subject_identifiers WHERE kind = $1 AND blind = $2
-             ORDER BY subject_id",
+            "SELECT i.subject_id FROM subject_identifiers i WHERE i.kind = $1 AND i.blind = $2
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = i.subject_id)
+             ORDER BY i.subject_id",
             kind.as_str(),
             &blind[..]
         )
@@ -529,6 +535,7 @@ impl Transaction for PostgresTx {
                FROM pd_records r
                LEFT JOIN pd_fields f ON f.subject_id = r.subject_id AND f.record_id = r.record_id
                WHERE r.subject_id = $1 AND ($2::text[] IS NULL OR r.category = ANY ($2))
+                 AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
                ORDER BY r.created_at, r.record_id, f.field COLLATE "C""#,
             &subject.as_bytes()[..],
             categories as Option<&[String]>
@@ -564,7 +571,9 @@ impl Transaction for PostgresTx {
 
     async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>> {
         let rows = sqlx::query!(
-            r#"SELECT category, count(*) AS "n!" FROM pd_records WHERE subject_id = $1
+            r#"SELECT category, count(*) AS "n!" FROM pd_records
+               WHERE subject_id = $1
+                 AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
                GROUP BY category ORDER BY category COLLATE "C""#,
             &subject.as_bytes()[..]
         )
@@ -613,7 +622,9 @@ impl Transaction for PostgresTx {
             "SELECT consent_id, kind, purposes, recipients, channel, evidence_ct,
                     representative_ct, document_id, document_version, document_sha256,
                     policy_version, given_at, valid_until, withdrawn_at, withdrawal_channel
-             FROM consents WHERE subject_id = $1 ORDER BY given_at, consent_id",
+             FROM consents WHERE subject_id = $1
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
+             ORDER BY given_at, consent_id",
             &subject.as_bytes()[..]
         )
         .fetch_all(&mut *self.tx)
@@ -688,7 +699,9 @@ impl Transaction for PostgresTx {
     async fn contracts(&mut self, subject: SubjectId) -> StoreResult<Vec<ContractRow>> {
         let rows = sqlx::query!(
             "SELECT contract_id, reference, concluded_on, terminated_on, created_at
-             FROM contracts WHERE subject_id = $1 ORDER BY created_at, contract_id",
+             FROM contracts WHERE subject_id = $1
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
+             ORDER BY created_at, contract_id",
             &subject.as_bytes()[..]
         )
         .fetch_all(&mut *self.tx)
@@ -751,7 +764,9 @@ impl Transaction for PostgresTx {
     async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>> {
         let rows = sqlx::query!(
             "SELECT block_id, category, reason, placed_at, lifted_at, lift_reason
-             FROM blocks WHERE subject_id = $1 ORDER BY placed_at, block_id",
+             FROM blocks WHERE subject_id = $1
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = $1)
+             ORDER BY placed_at, block_id",
             &subject.as_bytes()[..]
         )
         .fetch_all(&mut *self.tx)
@@ -896,6 +911,14 @@ impl Transaction for PostgresTx {
 
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64> {
         backup::purge_subject(&mut self.tx, subject).await
+    }
+
+    async fn shred_keys(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
+        backup::shred_keys(&mut self.tx, subjects, at_ms).await
+    }
+
+    async fn sweep_shredded(&mut self, limit: u32) -> StoreResult<SweepOutcome> {
+        backup::sweep_shredded(&mut self.tx, limit).await
     }
 
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool> {

@@ -6,28 +6,14 @@
 
 use futures_util::TryStreamExt;
 use pdv_core::SubjectId;
-use pdv_store::backup::{ColumnType, INSERT_BATCH};
-use pdv_store::{BackupRow, StoreError, StoreResult, TableSpec, Value};
+use pdv_store::backup::{ColumnType, INSERT_BATCH, SWEPT_TABLES};
+use pdv_store::{BackupRow, StoreError, StoreResult, SweepOutcome, TableSpec, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::{corrupt, json_list, map_err, uuid_bytes};
 
-/// The tables that hold a subject's personal data, children before parents; then the record of
-/// its destroyed categories, which the subject's own tombstone makes redundant.
-const SUBJECT_DATA_TABLES: [&str; 8] = [
-    "anchor_events",
-    "pd_fields",
-    "pd_records",
-    "subject_identifiers",
-    "consents",
-    "contracts",
-    "blocks",
-    "category_tombstones",
-];
-
-/// The subject's keys, deleted after its data: category keys, then the data key they are wrapped
-/// under.
+/// The tables of wrapped keys: category keys, then the data key they are wrapped under.
 const SUBJECT_KEY_TABLES: [&str; 2] = ["category_keys", "subject_keys"];
 
 pub(crate) async fn table_names(pool: &SqlitePool) -> StoreResult<Vec<String>> {
@@ -41,8 +27,18 @@ pub(crate) async fn table_names(pool: &SqlitePool) -> StoreResult<Vec<String>> {
 }
 
 fn select_sql(table: &TableSpec) -> String {
+    // The leftovers of a shredded subject that the sweep has not reached yet stay out of the
+    // archive, as if already swept.
+    let filter = if pdv_store::backup::swept(table) {
+        format!(
+            " WHERE NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = {}.subject_id)",
+            table.name
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "SELECT {} FROM {} ORDER BY {}",
+        "SELECT {} FROM {}{filter} ORDER BY {}",
         table.column_names().join(", "),
         table.name,
         table.key.join(", ")
@@ -172,7 +168,9 @@ pub(crate) async fn purge_subject(
 ) -> StoreResult<u64> {
     let id = &subject.as_bytes()[..];
     let mut deleted = 0;
-    for table in SUBJECT_DATA_TABLES.iter().chain(SUBJECT_KEY_TABLES.iter()) {
+    // The swept tables end with the category keys, so the data key they are wrapped under goes
+    // last.
+    for table in SWEPT_TABLES.iter().chain(["subject_keys"].iter()) {
         deleted += sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE subject_id = ?"
         )))
@@ -185,9 +183,21 @@ pub(crate) async fn purge_subject(
     Ok(deleted)
 }
 
-/// [`purge_subject`] and a tombstone for many subjects, with one statement per table: the ids go
-/// in as one JSON array of hex strings, so the cost per subject is the index work alone.
-pub(crate) async fn shred_subjects(
+/// Subject ids as one JSON array of hex strings, which `json_each` and `unhex` turn back into a
+/// set inside one statement: a batch costs one statement per table, not one per subject and table.
+fn id_list(subjects: &[SubjectId]) -> String {
+    serde_json::to_string(
+        &subjects
+            .iter()
+            .map(|s| hex::encode(s.as_bytes()))
+            .collect::<Vec<_>>(),
+    )
+    .expect("strings serialise")
+}
+
+/// The key shred: the data key, the tombstone and the sweep queue, one row each per subject, each
+/// a seek by primary key in a table of its own (WITHOUT ROWID since schema 8, so one B-tree).
+pub(crate) async fn shred_keys(
     conn: &mut SqliteConnection,
     subjects: &[SubjectId],
     at_ms: i64,
@@ -195,16 +205,53 @@ pub(crate) async fn shred_subjects(
     if subjects.is_empty() {
         return Ok(0);
     }
-    let ids = serde_json::to_string(
-        &subjects
-            .iter()
-            .map(|s| hex::encode(s.as_bytes()))
-            .collect::<Vec<_>>(),
+    let ids = id_list(subjects);
+    let deleted = sqlx::query(
+        "DELETE FROM subject_keys WHERE subject_id IN (SELECT unhex(value) FROM json_each(?))",
     )
-    .expect("strings serialise");
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    for table in ["key_tombstones", "sweep_queue"] {
+        // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (subject_id, shredded_at)
+             SELECT unhex(value), ? FROM json_each(?) WHERE true
+             ON CONFLICT DO NOTHING"
+        )))
+        .bind(at_ms)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(deleted)
+}
+
+/// The sweep: the first `limit` queued subjects by id, their rows in every swept table, and their
+/// queue rows, all in the caller's transaction.
+pub(crate) async fn sweep_shredded(
+    conn: &mut SqliteConnection,
+    limit: u32,
+) -> StoreResult<SweepOutcome> {
+    let rows = sqlx::query("SELECT subject_id FROM sweep_queue ORDER BY subject_id LIMIT ?")
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let subjects = rows
+        .iter()
+        .map(|r| uuid_bytes(r, "subject_id").map(SubjectId::from_bytes))
+        .collect::<StoreResult<Vec<_>>>()?;
+    if subjects.is_empty() {
+        return Ok(SweepOutcome::default());
+    }
+    let ids = id_list(&subjects);
     let mut deleted = 0;
-    for table in SUBJECT_DATA_TABLES.iter().chain(SUBJECT_KEY_TABLES.iter()) {
-        deleted += sqlx::query(AssertSqlSafe(format!(
+    for table in SWEPT_TABLES.iter().chain(["sweep_queue"].iter()) {
+        let n = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE subject_id IN (SELECT unhex(value) FROM json_each(?))"
         )))
         .bind(&ids)
@@ -212,18 +259,14 @@ pub(crate) async fn shred_subjects(
         .await
         .map_err(map_err)?
         .rows_affected();
+        if *table != "sweep_queue" {
+            deleted += n;
+        }
     }
-    sqlx::query(
-        "INSERT INTO key_tombstones (subject_id, shredded_at)
-         SELECT unhex(value), ? FROM json_each(?) WHERE true
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(at_ms)
-    .bind(&ids)
-    .execute(conn)
-    .await
-    .map_err(map_err)?;
-    Ok(deleted)
+    Ok(SweepOutcome {
+        subjects: subjects.len() as u64,
+        rows: deleted,
+    })
 }
 
 pub(crate) async fn insert_tombstone(

@@ -48,7 +48,9 @@ pub(crate) async fn category_key(
     category: &str,
 ) -> StoreResult<Option<CategoryKeyRow>> {
     let row = sqlx::query(
-        "SELECT wrapped_key, created_at FROM category_keys WHERE subject_id = ? AND category = ?",
+        "SELECT wrapped_key, created_at FROM category_keys
+         WHERE subject_id = ?1 AND category = ?2
+           AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)",
     )
     .bind(&subject.as_bytes()[..])
     .bind(category)
@@ -150,7 +152,8 @@ pub(crate) async fn category_tombstones(
     subject: SubjectId,
 ) -> StoreResult<Vec<(String, i64)>> {
     let rows = sqlx::query(
-        "SELECT category, destroyed_at FROM category_tombstones WHERE subject_id = ?
+        "SELECT category, destroyed_at FROM category_tombstones
+         WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
          ORDER BY category",
     )
     .bind(&subject.as_bytes()[..])

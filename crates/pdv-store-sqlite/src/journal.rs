@@ -368,7 +368,9 @@ pub(crate) async fn anchors(
     subject: SubjectId,
 ) -> StoreResult<Vec<pdv_store::AnchorRow>> {
     let rows = sqlx::query(
-        "SELECT * FROM anchor_events WHERE subject_id = ? ORDER BY occurred_on, recorded_at, event_id",
+        "SELECT * FROM anchor_events
+         WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+         ORDER BY occurred_on, recorded_at, event_id",
     )
     .bind(&subject.as_bytes()[..])
     .fetch_all(conn)

@@ -6,6 +6,18 @@
 //! without an fsync per commit. `secure_delete` is on: SQLite overwrites deleted content with
 //! zeros, so a destroyed key does not linger in the file's free pages (crypto-shredding relies on
 //! the key being gone, not merely unlinked). Migrations are embedded in the binary.
+//!
+//! Writers of one process queue in order on an in-process lock before `BEGIN IMMEDIATE`. SQLite's
+//! own busy handler, which is all that orders writers of different processes, sleeps and polls
+//! (1, 2, 5, 10… ms): a command arriving while a background sweep commits batch after batch would
+//! sleep through the gaps between them and wait many times longer than one batch. In the queue it
+//! waits for at most the transaction in front of it and is woken the moment that one ends.
+//!
+//! For the same reason the WAL is not checkpointed by the committing writer (SQLite's automatic
+//! checkpoint runs inside `COMMIT`, copying pages and syncing the file while the writer lock is
+//! held, which made every tenth command wait ten milliseconds during a purge): a commit at least
+//! [`CHECKPOINT_EVERY`] after the last checkpoint starts a passive one in a task of its own, on a
+//! connection outside the queue, and writers carry on meanwhile.
 
 mod access;
 mod backup;
@@ -14,7 +26,9 @@ mod journal;
 mod retained;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pdv_core::audit::{self, AuditRecord, ChainedEvent, Hash, Outcome};
@@ -34,9 +48,53 @@ pub fn migration_versions() -> Vec<i64> {
     MIGRATOR.iter().map(|m| m.version).collect()
 }
 
+/// How long a writer waits for the writer lock before its command is answered as busy: the same
+/// as SQLite's busy timeout for writers of other processes.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the WAL is checkpointed while commits come in: often enough that it stays a few
+/// megabytes under any load this store sees, rarely enough that the checkpoint's sync is noise.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The queue of this process's writers (FIFO: tokio's mutex is fair).
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// `None` for an in-memory database, which has no WAL.
+    checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// Starts passive WAL checkpoints after commits, one at a time, outside the writer queue.
+#[derive(Debug)]
+struct Checkpointer {
+    pool: SqlitePool,
+    running: AtomicBool,
+    last: std::sync::Mutex<Instant>,
+}
+
+impl Checkpointer {
+    fn after_commit(self: &Arc<Self>) {
+        {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < CHECKPOINT_EVERY || self.running.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            *last = Instant::now();
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            // PASSIVE copies what no reader still needs and never waits for anyone; what it
+            // leaves, the next one copies.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&this.pool)
+                .await
+            {
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying after the next commit");
+            }
+            this.running.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl SqliteStore {
@@ -50,7 +108,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .pragma("secure_delete", "ON")
-            .busy_timeout(Duration::from_secs(10));
+            // Checkpoints are started by the store itself, off the writer's path (see above).
+            .pragma("wal_autocheckpoint", "0")
+            .busy_timeout(BUSY_TIMEOUT);
         // An in-memory database exists per connection, so it must be served by exactly one.
         let max = if url.contains(":memory:") { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
@@ -64,7 +124,18 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        let checkpointer = (!url.contains(":memory:")).then(|| {
+            Arc::new(Checkpointer {
+                pool: pool.clone(),
+                running: AtomicBool::new(false),
+                last: std::sync::Mutex::new(Instant::now()),
+            })
+        });
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            checkpointer,
+        })
     }
 
     /// A raw connection pool, for tests that must tamper with stored rows.
@@ -152,12 +223,25 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Transaction>> {
+        let turn = tokio::time::timeout(BUSY_TIMEOUT, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Retryable(format!(
+                    "another command of this process held the writer for {} s",
+                    BUSY_TIMEOUT.as_secs()
+                ))
+            })?;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_err)?;
-        Ok(Box::new(SqliteTx { tx, head: None }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            head: None,
+            turn,
+            checkpointer: self.checkpointer.clone(),
+        }))
     }
 
     async fn audit_events(&self, from_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
@@ -185,7 +269,8 @@ impl Store for SqliteStore {
     async fn counts(&self) -> StoreResult<StoreCounts> {
         let row = sqlx::query(
             "SELECT (SELECT coalesce(max(seq), 0) FROM audit_events) AS audit_events,
-                    (SELECT count(*) FROM subjects) AS subjects",
+                    (SELECT count(*) FROM subjects) AS subjects,
+                    (SELECT count(*) FROM sweep_queue) AS sweep_backlog",
         )
         .fetch_one(&self.pool)
         .await
@@ -197,6 +282,7 @@ impl Store for SqliteStore {
         Ok(StoreCounts {
             audit_events: count("audit_events")?,
             subjects: count("subjects")?,
+            sweep_backlog: count("sweep_backlog")?,
         })
     }
 
@@ -229,6 +315,11 @@ struct SqliteTx {
     tx: sqlx::Transaction<'static, Sqlite>,
     /// The chain head as of the last append in this transaction, to avoid re-reading it.
     head: Option<(u64, Hash)>,
+    /// This transaction's turn in the writer queue, given up when it ends. Declared after `tx`
+    /// so that a dropped transaction's rollback is queued on its connection before the next
+    /// writer goes.
+    turn: tokio::sync::OwnedMutexGuard<()>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 #[async_trait]
@@ -318,7 +409,9 @@ impl Transaction for SqliteTx {
     }
 
     async fn identifiers(&mut self, subject: SubjectId) -> StoreResult<Vec<IdentifierRow>> {
-        let rows = sqlx::query("SELECT kind, blind, value_ct FROM subject_identifiers WHERE subject_id = ? ORDER BY kind")
+        let rows = sqlx::query("SELECT kind, blind, value_ct FROM subject_identifiers
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY kind")
             .bind(&subject.as_bytes()[..])
             .fetch_all(&mut *self.tx)
             .await
@@ -342,12 +435,16 @@ impl Transaction for SqliteTx {
         kind: IdentifierKind,
         blind: &[u8; 32],
     ) -> StoreResult<Vec<SubjectId>> {
-        let rows = sqlx::query("SELECT subject_id FROM subject_identifiers WHERE kind = ? AND blind = ? ORDER BY subject_id")
-            .bind(kind.as_str())
-            .bind(&blind[..])
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT i.subject_id FROM subject_identifiers i WHERE i.kind = ? AND i.blind = ?
+             AND NOT EXISTS (SELECT 1 FROM key_tombstones t WHERE t.subject_id = i.subject_id)
+             ORDER BY i.subject_id",
+        )
+        .bind(kind.as_str())
+        .bind(&blind[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         rows.iter()
             .map(|r| Ok(SubjectId::from_bytes(uuid_bytes(r, "subject_id")?)))
             .collect()
@@ -385,7 +482,9 @@ impl Transaction for SqliteTx {
         let rows = sqlx::query(
             "SELECT r.record_id, r.category, r.source, r.created_at, r.scope, f.field, f.value_ct
              FROM pd_records r LEFT JOIN pd_fields f ON f.subject_id = r.subject_id AND f.record_id = r.record_id
-             WHERE r.subject_id = ? ORDER BY r.created_at, r.record_id, f.field",
+             WHERE r.subject_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY r.created_at, r.record_id, f.field",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -421,7 +520,9 @@ impl Transaction for SqliteTx {
     }
 
     async fn record_counts(&mut self, subject: SubjectId) -> StoreResult<Vec<(String, u64)>> {
-        let rows = sqlx::query("SELECT category, count(*) AS n FROM pd_records WHERE subject_id = ? GROUP BY category ORDER BY category")
+        let rows = sqlx::query("SELECT category, count(*) AS n FROM pd_records
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             GROUP BY category ORDER BY category")
             .bind(&subject.as_bytes()[..])
             .fetch_all(&mut *self.tx)
             .await
@@ -469,7 +570,9 @@ impl Transaction for SqliteTx {
 
     async fn consents(&mut self, subject: SubjectId) -> StoreResult<Vec<ConsentRow>> {
         let rows = sqlx::query(
-            "SELECT * FROM consents WHERE subject_id = ? ORDER BY given_at, consent_id",
+            "SELECT * FROM consents
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY given_at, consent_id",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -547,7 +650,9 @@ impl Transaction for SqliteTx {
 
     async fn contracts(&mut self, subject: SubjectId) -> StoreResult<Vec<ContractRow>> {
         let rows = sqlx::query(
-            "SELECT * FROM contracts WHERE subject_id = ? ORDER BY created_at, contract_id",
+            "SELECT * FROM contracts
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY created_at, contract_id",
         )
         .bind(&subject.as_bytes()[..])
         .fetch_all(&mut *self.tx)
@@ -608,7 +713,9 @@ impl Transaction for SqliteTx {
 
     async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>> {
         let rows =
-            sqlx::query("SELECT * FROM blocks WHERE subject_id = ? ORDER BY placed_at, block_id")
+            sqlx::query("SELECT * FROM blocks
+             WHERE subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM key_tombstones WHERE subject_id = ?1)
+             ORDER BY placed_at, block_id")
                 .bind(&subject.as_bytes()[..])
                 .fetch_all(&mut *self.tx)
                 .await
@@ -752,8 +859,12 @@ impl Transaction for SqliteTx {
         backup::purge_subject(&mut self.tx, subject).await
     }
 
-    async fn shred_subjects(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
-        backup::shred_subjects(&mut self.tx, subjects, at_ms).await
+    async fn shred_keys(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
+        backup::shred_keys(&mut self.tx, subjects, at_ms).await
+    }
+
+    async fn sweep_shredded(&mut self, limit: u32) -> StoreResult<SweepOutcome> {
+        backup::sweep_shredded(&mut self.tx, limit).await
     }
 
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool> {
@@ -1004,7 +1115,18 @@ impl Transaction for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(map_err)
+        let SqliteTx {
+            tx,
+            turn,
+            checkpointer,
+            ..
+        } = *self;
+        tx.commit().await.map_err(map_err)?;
+        drop(turn);
+        if let Some(c) = checkpointer {
+            c.after_commit();
+        }
+        Ok(())
     }
 }
 

@@ -409,7 +409,34 @@ pub static NOT_BACKED_UP: &[(&str, &str)] = &[
         "idempotency",
         "a replay cache for retries of the last minutes; after a restore a retry is a new request",
     ),
+    (
+        "sweep_queue",
+        "work left by a key shred: a restore deletes the rows of every tombstoned subject itself, and a backup leaves them out",
+    ),
 ];
+
+/// The tables holding a subject's rows that outlive the shredding of its data key, children before
+/// parents: ciphertext nobody can decrypt any more, blind indexes, the record of its destroyed
+/// categories (which the subject's own tombstone makes redundant), and its category keys, which
+/// are wrapped under the data key and so are as unreadable as the ciphertext once it is gone. The
+/// sweep deletes them after a key shred; until then no read returns them and no backup carries
+/// them.
+pub const SWEPT_TABLES: [&str; 9] = [
+    "anchor_events",
+    "pd_fields",
+    "pd_records",
+    "subject_identifiers",
+    "consents",
+    "contracts",
+    "blocks",
+    "category_tombstones",
+    "category_keys",
+];
+
+/// Whether a backup leaves out the rows of tombstoned subjects in this table.
+pub fn swept(table: &TableSpec) -> bool {
+    SWEPT_TABLES.contains(&table.name)
+}
 
 /// The table of this name, if it is backed up.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
@@ -506,6 +533,24 @@ mod tests {
         }
         let tombstones = table("key_tombstones").expect("listed");
         assert!(tombstones.part.in_data() && tombstones.part.in_keys());
+    }
+
+    #[test]
+    fn swept_tables_are_keyed_by_subject() {
+        for name in SWEPT_TABLES {
+            let t = table(name).unwrap_or_else(|| panic!("{name} is not backed up"));
+            assert_eq!(
+                t.key.first(),
+                Some(&"subject_id"),
+                "{name}: sweeps seek by subject"
+            );
+            assert!(swept(t));
+        }
+        // The data key goes in the key shred itself; the subject's id, its tombstone and the
+        // trail of what happened stay.
+        for name in ["subjects", "subject_keys", "key_tombstones", "audit_events"] {
+            assert!(!swept(table(name).unwrap()), "{name}");
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ macro_rules! conformance_tests {
             destroying_a_category_spares_the_rest_and_stays_destroyed,
             records_keep_their_scope_and_subjects_page_in_id_order,
             destruction_acts_are_numbered_closed_once_and_expire,
-            shredding_many_subjects_is_purge_and_tombstone_for_each,
+            shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest,
+            sweeping_is_bounded_resumable_and_idempotent,
             retained_records_round_trip_in_id_order
         );
     };
@@ -434,7 +435,8 @@ pub async fn counts_follow_subjects_and_the_audit_chain(store: &dyn Store) {
         store.counts().await.unwrap(),
         StoreCounts {
             audit_events: 3,
-            subjects: 2
+            subjects: 2,
+            sweep_backlog: 0,
         },
         "counts must follow committed subjects and audit events"
     );
@@ -913,22 +915,206 @@ pub async fn export_and_insert_rows_round_trip(store: &dyn Store) {
     );
 }
 
-pub async fn shredding_many_subjects_is_purge_and_tombstone_for_each(store: &dyn Store) {
+/// How many rows each swept table holds.
+async fn swept_counts(tx: &mut dyn Transaction) -> Vec<(&'static str, u64)> {
+    let mut out = Vec::new();
+    for name in backup::SWEPT_TABLES {
+        out.push((
+            name,
+            tx.count_rows(backup::table(name).unwrap()).await.unwrap(),
+        ));
+    }
+    out
+}
+
+pub async fn shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest(store: &dyn Store) {
     let (a, b) = populate_every_table(store).await;
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.shred_subjects(&[], 70).await.unwrap(), 0);
-    let deleted = tx.shred_subjects(&[a], 70).await.unwrap();
-    assert_eq!(deleted, 9, "the same rows as purge_subject");
+    assert_eq!(tx.shred_keys(&[], 70).await.unwrap(), 0);
+    let deleted = tx.shred_keys(&[a], 70).await.unwrap();
+    assert_eq!(deleted, 1, "the data key, nothing else");
     assert_eq!(tx.tombstone(a).await.unwrap(), Some(70));
     assert_eq!(tx.wrapped_key(a).await.unwrap(), None);
-    assert!(tx.records(a, None).await.unwrap().is_empty());
+    // The leftovers are still there, the category key under the shredded data key among them,
+    // and no read may return them.
     assert_eq!(tx.category_key(a, "contacts").await.unwrap(), None);
-    assert_eq!(tx.tombstone(b).await.unwrap(), None, "others untouched");
+    let before = swept_counts(&mut *tx).await;
+    assert!(
+        before.iter().filter(|(_, n)| *n > 0).count() >= 8,
+        "the sweep has work: {before:?}"
+    );
+    assert!(tx.identifiers(a).await.unwrap().is_empty(), "identifiers");
+    assert!(
+        tx.find_by_identifier(IdentifierKind::Email, &[7; 32])
+            .await
+            .unwrap()
+            .is_empty(),
+        "a lookup by a shredded subject's e-mail"
+    );
+    assert!(tx.records(a, None).await.unwrap().is_empty(), "records");
+    assert!(
+        tx.record_counts(a).await.unwrap().is_empty(),
+        "record counts"
+    );
+    assert!(tx.consents(a).await.unwrap().is_empty(), "consents");
+    assert!(tx.blocks(a).await.unwrap().is_empty(), "blocks");
+    assert!(tx.anchors(a).await.unwrap().is_empty(), "anchors");
+    assert!(
+        tx.category_tombstones(a).await.unwrap().is_empty(),
+        "category tombstones"
+    );
+    assert!(tx.subject(a).await.unwrap().is_some(), "the id stays");
+    assert_eq!(
+        tx.live_subjects(None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect::<Vec<_>>(),
+        vec![b]
+    );
+    assert_eq!(tx.tombstoned_subjects().await.unwrap(), vec![a]);
+    assert!(tx.subjects_without_key().await.unwrap().is_empty());
+    // Others are untouched.
+    assert_eq!(tx.tombstone(b).await.unwrap(), None);
     assert!(tx.wrapped_key(b).await.unwrap().is_some());
-    // Shredding again is harmless: nothing left to delete, the first tombstone stays.
-    assert_eq!(tx.shred_subjects(&[a, a], 80).await.unwrap(), 0);
+    assert_eq!(tx.contracts(b).await.unwrap().len(), 1);
+    // Someone new may register with the shredded subject's e-mail before the sweep.
+    let (c, c_key) = subject(3);
+    tx.insert_subject(&c, &c_key).await.unwrap();
+    tx.insert_identifier(&IdentifierRow {
+        subject: c.id,
+        kind: IdentifierKind::Email,
+        blind: [7; 32],
+        value_ct: vec![4, 5, 6],
+    })
+    .await
+    .expect("the shredded subject's identifier must not block a new one");
+    assert_eq!(
+        tx.find_by_identifier(IdentifierKind::Email, &[7; 32])
+            .await
+            .unwrap(),
+        vec![c.id]
+    );
+    // Shredding again is harmless: no keys left, the first tombstone stays.
+    assert_eq!(tx.shred_keys(&[a, a], 80).await.unwrap(), 0);
     assert_eq!(tx.tombstone(a).await.unwrap(), Some(70));
     tx.commit().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().sweep_backlog, 1);
+
+    // A backup taken before the sweep carries none of the leftovers.
+    let exported = export_all(store).await;
+    for (name, row) in &exported {
+        if backup::SWEPT_TABLES.contains(name) {
+            assert_ne!(
+                row.first(),
+                Some(&Value::Bytes(a.as_bytes().to_vec())),
+                "{name}: a shredded subject's row in the archive"
+            );
+        }
+    }
+    assert!(
+        exported.iter().any(|(name, row)| *name == "key_tombstones"
+            && row.first() == Some(&Value::Bytes(a.as_bytes().to_vec()))),
+        "the tombstone itself is backed up"
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    let swept = tx.sweep_shredded(10).await.unwrap();
+    // identifier, record, field, consent, block, anchor, category tombstone, category key
+    assert_eq!(
+        swept,
+        SweepOutcome {
+            subjects: 1,
+            rows: 8
+        }
+    );
+    for (name, n) in swept_counts(&mut *tx).await {
+        let expected = match name {
+            "contracts" | "subject_identifiers" => 1,
+            _ => 0,
+        };
+        assert_eq!(n, expected, "{name} after the sweep");
+    }
+    assert_eq!(
+        tx.sweep_shredded(10).await.unwrap(),
+        SweepOutcome::default(),
+        "nothing left to sweep"
+    );
+    assert_eq!(
+        tx.tombstone(a).await.unwrap(),
+        Some(70),
+        "the tombstone stays"
+    );
+    assert!(tx.subject(a).await.unwrap().is_some(), "the id stays");
+    assert_eq!(tx.identifiers(c.id).await.unwrap().len(), 1, "others stay");
+    tx.commit().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().sweep_backlog, 0);
+}
+
+pub async fn sweeping_is_bounded_resumable_and_idempotent(store: &dyn Store) {
+    let mut subjects = Vec::new();
+    for n in 1..=5 {
+        let s = with_subject(store, n).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_record(&record(s, 100 + n, "contacts", 1, None))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        subjects.push(s);
+    }
+    let kept = with_subject(store, 9).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_record(&record(kept, 109, "contacts", 1, None))
+        .await
+        .unwrap();
+    assert_eq!(tx.shred_keys(&subjects, 10).await.unwrap(), 5);
+    tx.commit().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().sweep_backlog, 5);
+    let records = backup::table("pd_records").unwrap();
+
+    // A sweep rolled back (a killed process) changes nothing.
+    {
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.sweep_shredded(3).await.unwrap().subjects, 3);
+    }
+    assert_eq!(store.counts().await.unwrap().sweep_backlog, 5);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.count_rows(records).await.unwrap(), 6);
+    assert_eq!(tx.sweep_shredded(0).await.unwrap(), SweepOutcome::default());
+    let mut left = 6;
+    for expected in [2, 2, 1, 0] {
+        let swept = tx.sweep_shredded(2).await.unwrap();
+        assert_eq!(
+            swept,
+            SweepOutcome {
+                subjects: expected,
+                // a record and its two fields each
+                rows: expected * 3
+            },
+            "at most the limit per call"
+        );
+        left -= expected;
+        assert_eq!(tx.count_rows(records).await.unwrap(), left);
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().sweep_backlog, 0);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.records(kept, None).await.unwrap().len(),
+        1,
+        "the live one stays"
+    );
+    // A subject shredded again after its sweep is queued again and has nothing left.
+    tx.shred_keys(&subjects[..1], 20).await.unwrap();
+    assert_eq!(
+        tx.sweep_shredded(10).await.unwrap(),
+        SweepOutcome {
+            subjects: 1,
+            rows: 0
+        }
+    );
 }
 
 pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {

@@ -40,6 +40,15 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// What one [`Transaction::sweep_shredded`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweepOutcome {
+    /// Subjects taken off the sweep queue.
+    pub subjects: u64,
+    /// Their rows deleted.
+    pub rows: u64,
+}
+
 /// How much a store holds, as [`Store::counts`] reads it for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StoreCounts {
@@ -49,6 +58,8 @@ pub struct StoreCounts {
     /// Data subjects held. A `count(*)`: exact, and linear in the number of subjects, which is
     /// fine for a scrape every few tens of seconds.
     pub subjects: u64,
+    /// Subjects whose keys were shredded and whose leftover rows wait for the sweep.
+    pub sweep_backlog: u64,
 }
 
 /// A database holding pdvault's data.
@@ -97,6 +108,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 }
 
 /// One transaction. Dropping it without [`Transaction::commit`] rolls everything back.
+///
+/// The reads of a subject's rows (identifiers and lookups by them, records and their counts,
+/// consents, contracts, blocks, anchors, category keys and tombstones) return nothing for a subject with a
+/// key tombstone: between [`Transaction::shred_keys`] and the sweep its rows are still there, but
+/// must look gone, exactly as after the sweep.
 #[async_trait]
 pub trait Transaction: Send {
     async fn meta(&mut self, key: &str) -> StoreResult<Option<String>>;
@@ -221,18 +237,22 @@ pub trait Transaction: Send {
     /// tombstone covers them). The
     /// subject's id and kind and the audit events stay. Returns how many rows were deleted.
     async fn purge_subject(&mut self, subject: SubjectId) -> StoreResult<u64>;
-    /// Destroys many subjects at once: [`Transaction::purge_subject`] and
-    /// [`Transaction::insert_tombstone`] for each, at `at_ms`. A backend may do it with a few
-    /// set-based statements instead of a dozen per subject; that is what makes destruction cost
-    /// a constant per subject whatever the size of the tables. Returns how many rows were deleted.
-    async fn shred_subjects(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64> {
-        let mut deleted = 0;
-        for s in subjects {
-            deleted += self.purge_subject(*s).await?;
-            self.insert_tombstone(*s, at_ms).await?;
-        }
-        Ok(deleted)
-    }
+    /// Destroys many subjects at once by crypto-shredding, at a cost per subject that does not
+    /// depend on how much data it holds: deletes each one's wrapped data key, records its
+    /// tombstone at `at_ms` (a subject already tombstoned keeps its first one) and queues it for
+    /// [`Transaction::sweep_shredded`]. After commit nothing of the subject can be decrypted:
+    /// every field is encrypted under a category key or the data key, and every category key is
+    /// wrapped under the data key. Its other rows, category keys included (the tables of
+    /// `backup::SWEPT_TABLES`), stay until swept, and until then every read of this port leaves
+    /// them out, as if they were gone, and a backup does not carry them. The subject's row and
+    /// the audit events stay, as after [`Transaction::purge_subject`]. Returns how many data
+    /// keys were deleted.
+    async fn shred_keys(&mut self, subjects: &[SubjectId], at_ms: i64) -> StoreResult<u64>;
+    /// Deletes the rows left behind by [`Transaction::shred_keys`] of at most `limit` queued
+    /// subjects, and takes them off the queue, in this transaction. Idempotent and resumable:
+    /// a transaction rolled back leaves the queue as it was, and a subject swept twice has
+    /// nothing left the second time. Returns what went; zero subjects when the queue is empty.
+    async fn sweep_shredded(&mut self, limit: u32) -> StoreResult<SweepOutcome>;
     /// Records that the subject's key was destroyed; false when it already was.
     async fn insert_tombstone(&mut self, subject: SubjectId, at_ms: i64) -> StoreResult<bool>;
     /// When the subject's key was destroyed, if it was.

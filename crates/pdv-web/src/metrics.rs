@@ -393,6 +393,7 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         subjects,
         requests_open,
         requests_overdue,
+        sweep_backlog,
     } = *gauges;
     family(
         out,
@@ -422,6 +423,13 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         "Обращения, срок ответа на которые истёк",
     );
     let _ = writeln!(out, "pdv_requests_overdue {requests_overdue}");
+    family(
+        out,
+        "pdv_destruction_sweep_backlog",
+        "gauge",
+        "Уничтоженные субъекты, чей оставшийся шифротекст ещё не удалён зачисткой",
+    );
+    let _ = writeln!(out, "pdv_destruction_sweep_backlog {sweep_backlog}");
 }
 
 /// Calls `f` for every series that has seen a request, in a fixed order: routes as the endpoint
@@ -486,7 +494,7 @@ pub(crate) async fn track(
     path = "/metrics",
     tag = "service",
     summary = "Метрики для Prometheus",
-    description = "Показатели сервиса в текстовом формате Prometheus 0.0.4: `pdv_http_requests_total{method,route,status}` и гистограмма `pdv_http_request_duration_seconds{method,route}` (маршрут — шаблон вида `/api/v1/subjects/{subject}`, без идентификаторов; запросы мимо маршрутов — `unmatched`), `pdv_auth_denied_total{reason}`, `pdv_login_failures_total`, `pdv_build_info{version}`, `pdv_up`, а также читаемые из базы в момент опроса `pdv_audit_chain_length` (событий в журнале аудита) и `pdv_subjects` (субъектов); если база не ответила, вместо них `pdv_database_up 0`. Доступ — администратору, аудитору и ключу API с ролью `monitoring` (`pdv keys create --role monitoring`).",
+    description = "Показатели сервиса в текстовом формате Prometheus 0.0.4: `pdv_http_requests_total{method,route,status}` и гистограмма `pdv_http_request_duration_seconds{method,route}` (маршрут — шаблон вида `/api/v1/subjects/{subject}`, без идентификаторов; запросы мимо маршрутов — `unmatched`), `pdv_auth_denied_total{reason}`, `pdv_login_failures_total`, `pdv_build_info{version}`, `pdv_up`, а также читаемые из базы в момент опроса `pdv_audit_chain_length` (событий в журнале аудита), `pdv_subjects` (субъектов) и `pdv_destruction_sweep_backlog` (уничтоженных субъектов, чей оставшийся шифротекст ещё не удалён зачисткой); если база не ответила, вместо них `pdv_database_up 0`. Доступ — администратору, аудитору и ключу API с ролью `monitoring` (`pdv keys create --role monitoring`).",
     responses(
         (status = 200, description = "Метрики в текстовом формате Prometheus", content_type = "text/plain; version=0.0.4", body = String),
         (status = 401, response = Unauthorized),
@@ -690,6 +698,7 @@ mod tests {
             subjects: 7,
             requests_open: 5,
             requests_overdue: 1,
+            sweep_backlog: 3,
         }));
         let lines = lines(&text);
         for expected in [
@@ -698,6 +707,7 @@ mod tests {
             "pdv_audit_chain_length 42",
             "pdv_subjects 7",
             "pdv_requests_open 5",
+            "pdv_destruction_sweep_backlog 3",
             "pdv_requests_overdue 1",
         ] {
             assert!(lines.contains(&expected), "{expected} missing from\n{text}");

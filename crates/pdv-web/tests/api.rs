@@ -302,8 +302,9 @@ async fn retention_events_are_recorded_per_subject_and_order(backend: Backend) {
     app.audit_intact().await;
 }
 
-/// After crypto-shredding, every use of the subject answers 410 `subject_destroyed`; the other
-/// subjects are untouched, and the destruction is in the audit trail.
+/// After crypto-shredding, every use of the subject answers 410 `subject_destroyed`, both while
+/// its leftover rows wait for the sweep and after it; the other subjects are untouched, and the
+/// destruction is in the audit trail.
 async fn a_destroyed_subject_answers_410_everywhere(backend: Backend) {
     let app = spawn_app(backend, "lider.toml").await;
     let gone = app.subject("buyer").await;
@@ -322,30 +323,41 @@ async fn a_destroyed_subject_answers_410_everywhere(backend: Backend) {
         .shred_subject(&pdv_service::Actor::new("test"), id, "тест")
         .await
         .unwrap();
-    for (status, body) in [
-        app.get(&format!("/api/v1/subjects/{gone}/data?purpose=contract")).await,
-        app.get(&format!("/api/v1/subjects/{gone}")).await,
-        app.post(&format!("/api/v1/subjects/{gone}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "c@example.ru" } })).await,
-    ] {
-        assert_problem(status, &body, StatusCode::GONE, "subject_destroyed", None);
+    assert_eq!(app.vault.sweep_backlog().await.unwrap(), 1);
+    for swept in [false, true] {
+        if swept {
+            let report = app.vault.sweep_shredded("test", &mut |_| {}).await.unwrap();
+            assert_eq!(report.subjects, 1);
+        }
+        for (status, body) in [
+            app.get(&format!("/api/v1/subjects/{gone}/data?purpose=contract")).await,
+            app.get(&format!("/api/v1/subjects/{gone}")).await,
+            app.post(&format!("/api/v1/subjects/{gone}/records"), json!({ "category": "contacts", "purpose": "contract", "fields": { "email": "c@example.ru" } })).await,
+        ] {
+            assert_problem(status, &body, StatusCode::GONE, "subject_destroyed", None);
+        }
+        let (status, _) = app
+            .get(&format!("/api/v1/subjects/{kept}/data?purpose=contract"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        // Both subjects were created with the same e-mail and phone; only the kept one can still
+        // be found, before the sweep deletes the destroyed one's blind indexes and after.
+        for (kind, value) in [("email", "anna@example.ru"), ("phone", "+79165551234")] {
+            let (status, found) = app
+                .post(
+                    "/api/v1/subjects/search",
+                    json!({ "kind": kind, "value": value }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{found}");
+            assert_eq!(
+                found["subjects"],
+                json!([kept]),
+                "a destroyed subject is not found by its {kind} (swept: {swept})"
+            );
+        }
     }
-    let (status, _) = app
-        .get(&format!("/api/v1/subjects/{kept}/data?purpose=contract"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    // Both subjects were created with the same e-mail; only the kept one can still be found.
-    let (status, found) = app
-        .post(
-            "/api/v1/subjects/search",
-            json!({ "kind": "email", "value": "anna@example.ru" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
-    assert_eq!(
-        found["subjects"],
-        json!([kept]),
-        "the blind index of a destroyed subject is gone"
-    );
+    assert_eq!(app.vault.sweep_backlog().await.unwrap(), 0);
     app.audit_intact().await;
 }
 

@@ -203,6 +203,7 @@ async fn metrics_are_prometheus_text(backend: Backend) {
         ("pdv_subjects", "gauge"),
         ("pdv_requests_open", "gauge"),
         ("pdv_requests_overdue", "gauge"),
+        ("pdv_destruction_sweep_backlog", "gauge"),
         ("pdv_http_requests_total", "counter"),
         ("pdv_http_request_duration_seconds", "histogram"),
         ("pdv_auth_denied_total", "counter"),
@@ -323,8 +324,9 @@ async fn requests_are_counted_by_route_template_never_by_path(backend: Backend) 
 
 async fn gauges_agree_with_the_store(backend: Backend) {
     let app = spawn_app(backend, "lider.toml").await;
+    let mut subjects = Vec::new();
     for _ in 0..3 {
-        app.subject("buyer").await;
+        subjects.push(app.subject("buyer").await);
     }
     // A refusal is an audit event too.
     send(app.anonymous.get(app.url("/api/v1/auth/me"))).await;
@@ -341,6 +343,10 @@ async fn gauges_agree_with_the_store(backend: Backend) {
         "the gauge is the length the verifier checks"
     );
     assert_eq!(value(&samples, "pdv_subjects", &[]), Some(3.0));
+    assert_eq!(
+        value(&samples, "pdv_destruction_sweep_backlog", &[]),
+        Some(0.0)
+    );
 
     // The journal: one request answered, one open and late, one open and in time.
     for received in [
@@ -367,6 +373,25 @@ async fn gauges_agree_with_the_store(backend: Backend) {
     assert_eq!(value(&samples, "pdv_requests_open", &[]), Some(2.0));
     // Received 2 February, due 16 February: past on 2 March; the one of 2 March is not.
     assert_eq!(value(&samples, "pdv_requests_overdue", &[]), Some(1.0));
+
+    // A destroyed subject waits for the sweep, then the backlog is empty again; its id stays.
+    let id = pdv_core::SubjectId(subjects[0].parse::<uuid::Uuid>().unwrap());
+    app.vault
+        .shred_subject(&pdv_service::Actor::new("test"), id, "тест")
+        .await
+        .unwrap();
+    let samples = parse(&scrape(&app).await);
+    assert_eq!(
+        value(&samples, "pdv_destruction_sweep_backlog", &[]),
+        Some(1.0)
+    );
+    assert_eq!(value(&samples, "pdv_subjects", &[]), Some(3.0));
+    app.vault.sweep_shredded("test", &mut |_| {}).await.unwrap();
+    let samples = parse(&scrape(&app).await);
+    assert_eq!(
+        value(&samples, "pdv_destruction_sweep_backlog", &[]),
+        Some(0.0)
+    );
 }
 
 async fn refusals_and_failed_logins_are_counted(backend: Backend) {
