@@ -346,7 +346,21 @@ impl Vault {
         let (mut due, mut held) = (0, 0);
         for (subject, kind) in subjects {
             let mut tx = self.store().begin().await?;
-            let history = self.history(&mut *tx, subject, kind.clone()).await?;
+            // A subject whose stored facts cannot be read gets its problem in the plan, as in
+            // the run; the rest of the page is still planned.
+            let history = match self.history(&mut *tx, subject, kind.clone()).await {
+                Ok(h) => h,
+                Err(ServiceError::Integrity(e)) => {
+                    out.push(SubjectPlan {
+                        subject,
+                        kind,
+                        items: Vec::new(),
+                        problem: Some(e),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             drop(tx);
             match plan(policy, &history) {
                 Ok(p) => {

@@ -789,3 +789,33 @@ async fn a_depersonalise_rule_keeps_a_copy_without_identifiers_or_link_then_dest
         act.entries[0].reasons
     );
 }
+
+#[tokio::test]
+async fn a_subject_whose_journal_cannot_be_read_is_reported_and_the_rest_is_planned_and_run() {
+    let f = fixture().await;
+    let v = &f.vault;
+    let damaged = buyer(v, 1, "2021-12-01").await;
+    let fine = buyer(v, 2, "2021-12-01").await;
+    demand(v, damaged, "buyer1@example.ru", &[]).await;
+    {
+        use sqlx::Connection;
+        let file = f.dir.path().join("r.db");
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE requests SET details_ct = x'00'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let plan = v.retention_plan(v.today()).await.unwrap();
+    let by_id = |id| plan.subjects.iter().find(|s| s.subject == id).unwrap();
+    assert!(by_id(damaged).problem.is_some(), "{:?}", by_id(damaged));
+    assert!(by_id(fine).problem.is_none() && !by_id(fine).items.is_empty());
+    let report = v.retention_run("test", 10, &mut |_| {}).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert_eq!(report.problems[0].subject, damaged);
+    // The other buyer's three years after the order are over: identity and contacts went.
+    assert_eq!(categories_left(v, fine).await, ["order"]);
+    assert_eq!(categories_left(v, damaged).await.len(), 3);
+}
