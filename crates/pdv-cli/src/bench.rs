@@ -20,8 +20,9 @@
 //!    transaction with the subject, its tombstone, its key, its records and an audit event, as
 //!    every read in pdvault is). Its latency alone for `--read-secs` is the baseline; then the
 //!    second set is purged while it reads — key shreds of `--purge-batch` subjects (the
-//!    retention runner's batch), then the sweep with `--sweep-batch` and `--sweep-pause-ms`, as
-//!    `pdv serve` runs it — and its latency during the purge is compared with the baseline.
+//!    retention runner's batch), then the sweep with `--purge-sweep-batch` and
+//!    `--sweep-pause-ms`, as `pdv serve` runs it — and its latency during the purge is compared
+//!    with the baseline.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,15 +56,20 @@ pub struct DestroyArgs {
     /// Subjects per key-shred transaction when measuring throughput.
     #[arg(long, default_value_t = 5_000)]
     pub batch: u32,
-    /// Subjects per sweep transaction.
-    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_BATCH)]
+    /// Subjects per sweep transaction when measuring throughput (as `pdv retention sweep
+    /// --batch` would in a quiet hour).
+    #[arg(long, default_value_t = 100)]
     pub sweep_batch: u32,
-    /// Pause between sweep transactions during the purge, in milliseconds.
-    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_PAUSE.as_millis() as u64)]
-    pub sweep_pause_ms: u64,
     /// Subjects per key-shred transaction during the purge (the retention runner's batch).
     #[arg(long, default_value_t = pdv_service::DEFAULT_BATCH)]
     pub purge_batch: u32,
+    /// Subjects per sweep transaction during the purge [default: retention.sweep_batch's].
+    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_BATCH)]
+    pub purge_sweep_batch: u32,
+    /// Pause between sweep transactions during the purge, in milliseconds [default:
+    /// retention.sweep_pause_ms's].
+    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_PAUSE.as_millis() as u64)]
+    pub sweep_pause_ms: u64,
     /// Point reads per second of the foreground reader.
     #[arg(long, default_value_t = 500)]
     pub read_rate: u32,
@@ -142,6 +148,11 @@ async fn fill(store: &SqliteStore, subjects: u32) -> anyhow::Result<()> {
         }
         tx.commit().await?;
         from = to;
+        // The fill bypasses the store's transactions and so its checkpoints; without one now and
+        // then the WAL would grow to the size of the whole store.
+        if (from / FILL_STEP).is_multiple_of(20) {
+            settle(store).await?;
+        }
     }
     Ok(())
 }
@@ -362,10 +373,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         || args.batch == 0
         || args.sweep_batch == 0
         || args.purge_batch == 0
+        || args.purge_sweep_batch == 0
         || args.read_rate == 0
     {
         anyhow::bail!(
-            "нужно 0 < --destroy < --subjects / 2; --batch, --sweep-batch, --purge-batch и --read-rate больше 0"
+            "нужно 0 < --destroy < --subjects / 2; --batch, --sweep-batch, --purge-batch, --purge-sweep-batch и --read-rate больше 0"
         );
     }
     let scratch = tempfile_dir(args.dir.as_deref())?;
@@ -380,6 +392,8 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     eprintln!("заполнение хранилища: {} субъектов…", args.subjects);
     let started = Instant::now();
     fill(&store, args.subjects).await?;
+    // Everything in the database file before anything is measured.
+    settle(&store).await?;
     let fill_secs = started.elapsed().as_secs_f64();
     eprintln!("  {fill_secs:.0} с; базовая база…");
     let started = Instant::now();
@@ -456,7 +470,7 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     let purge_shred = started.elapsed();
     sweep(
         &store,
-        args.sweep_batch,
+        args.purge_sweep_batch,
         Duration::from_millis(args.sweep_pause_ms),
     )
     .await?;
@@ -499,7 +513,7 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
         "purge": {
             "subjects": args.destroy,
             "shred_batch": args.purge_batch,
-            "sweep_batch": args.sweep_batch,
+            "sweep_batch": args.purge_sweep_batch,
             "sweep_pause_ms": args.sweep_pause_ms,
             "shred_secs": round2(purge_shred.as_secs_f64()),
             "total_secs": round2(purge_time.as_secs_f64()),

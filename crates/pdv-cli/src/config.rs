@@ -109,9 +109,9 @@ knobs! {
         "как часто `pdv serve` выполняет правила хранения (уничтожает то, чей срок истёк, с актом), в минутах; 0 — не выполнять (тогда запускайте `pdv retention run` по расписанию); от 0 до 10080";
     RETENTION_BATCH: "retention.batch", "PDV_RETENTION_BATCH", None, Some("500"),
         "сколько субъектов обрабатывается в одной транзакции при выполнении правил хранения (от 1 до 100000)";
-    SWEEP_BATCH: "retention.sweep_batch", "PDV_RETENTION_SWEEP_BATCH", None, Some("10"),
+    SWEEP_BATCH: "retention.sweep_batch", "PDV_RETENTION_SWEEP_BATCH", None, Some("2"),
         "у скольких уничтоженных субъектов зачистка удаляет оставшиеся строки в одной транзакции (от 1 до 10000)";
-    SWEEP_PAUSE: "retention.sweep_pause_ms", "PDV_RETENTION_SWEEP_PAUSE_MS", None, Some("2"),
+    SWEEP_PAUSE: "retention.sweep_pause_ms", "PDV_RETENTION_SWEEP_PAUSE_MS", None, Some("5"),
         "пауза между транзакциями зачистки в миллисекундах (от 0 до 10000)";
     ACTS_SYSTEM: "acts.system", "PDV_ACTS_SYSTEM", None, Some("pdvault"),
         "наименование информационной системы персональных данных для актов об уничтожении (Приказ РКН № 179)";

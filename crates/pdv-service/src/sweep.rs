@@ -28,14 +28,14 @@ use serde_json::json;
 use crate::error::ServiceResult;
 use crate::vault::Vault;
 
-/// Subjects per sweep transaction unless configured otherwise: a transaction this size takes
-/// well under a millisecond on SQLite, about what a foreground command takes itself, which is
-/// the most a command may have to wait behind it (BENCHMARKS.md).
-pub const DEFAULT_SWEEP_BATCH: u32 = 10;
+/// Subjects per sweep transaction unless configured otherwise. A foreground command that arrives
+/// while a sweep transaction runs waits for it, so the transaction is kept to about a millisecond
+/// on SQLite, a couple of foreground reads' time (BENCHMARKS.md has the trade-off measured).
+pub const DEFAULT_SWEEP_BATCH: u32 = 2;
 
-/// The pause between two sweep transactions unless configured otherwise, which leaves the writer
-/// to foreground commands for at least this long.
-pub const DEFAULT_SWEEP_PAUSE: Duration = Duration::from_millis(2);
+/// The pause between two sweep transactions unless configured otherwise: the writer is left to
+/// foreground commands for at least this long, so the sweep holds it a small share of the time.
+pub const DEFAULT_SWEEP_PAUSE: Duration = Duration::from_millis(5);
 
 /// How the sweep paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -230,42 +230,56 @@ pub(crate) async fn shred_keys(
     Ok(deleted)
 }
 
+/// The connection's scratch table of the subjects one sweep transaction takes; created on every
+/// new connection (see `SqliteStore::open`), in memory, seen by that connection alone.
+pub(crate) const CREATE_SWEEP_BATCH: &str =
+    "CREATE TEMP TABLE IF NOT EXISTS sweep_batch (subject_id BLOB PRIMARY KEY) WITHOUT ROWID";
+
 /// The sweep: the first `limit` queued subjects by id, their rows in every swept table, and their
 /// queue rows, all in the caller's transaction.
+///
+/// A sweep transaction is what a foreground command may have to wait behind, so it is kept to
+/// three calls into SQLite whatever the number of tables: the subjects are taken into the scratch
+/// table, then one script deletes from every table by it (a script has no parameters, and needs
+/// none: it names only tables of the static list and the scratch table).
 pub(crate) async fn sweep_shredded(
     conn: &mut SqliteConnection,
     limit: u32,
 ) -> StoreResult<SweepOutcome> {
-    let rows = sqlx::query("SELECT subject_id FROM sweep_queue ORDER BY subject_id LIMIT ?")
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    let subjects = rows
-        .iter()
-        .map(|r| uuid_bytes(r, "subject_id").map(SubjectId::from_bytes))
-        .collect::<StoreResult<Vec<_>>>()?;
-    if subjects.is_empty() {
+    let subjects = sqlx::query(
+        "INSERT INTO temp.sweep_batch (subject_id)
+         SELECT subject_id FROM sweep_queue ORDER BY subject_id LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    if subjects == 0 {
         return Ok(SweepOutcome::default());
     }
-    let ids = id_list(&subjects);
-    let mut deleted = 0;
-    for table in SWEPT_TABLES.iter().chain(["sweep_queue"].iter()) {
-        let n = sqlx::query(AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE subject_id IN (SELECT unhex(value) FROM json_each(?))"
-        )))
-        .bind(&ids)
+    let script: String = SWEPT_TABLES
+        .iter()
+        .chain(["sweep_queue", "temp.sweep_batch"].iter())
+        .map(|table| {
+            if *table == "temp.sweep_batch" {
+                format!("DELETE FROM {table};\n")
+            } else {
+                format!(
+                    "DELETE FROM {table} WHERE subject_id IN (SELECT subject_id FROM temp.sweep_batch);\n"
+                )
+            }
+        })
+        .collect();
+    let deleted = sqlx::raw_sql(AssertSqlSafe(script))
         .execute(&mut *conn)
         .await
         .map_err(map_err)?
         .rows_affected();
-        if *table != "sweep_queue" {
-            deleted += n;
-        }
-    }
     Ok(SweepOutcome {
-        subjects: subjects.len() as u64,
-        rows: deleted,
+        subjects,
+        // The script's count includes the queue rows and the scratch rows, one each per subject.
+        rows: deleted - 2 * subjects,
     })
 }
 

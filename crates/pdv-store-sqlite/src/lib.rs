@@ -110,11 +110,21 @@ impl SqliteStore {
             .pragma("secure_delete", "ON")
             // Checkpoints are started by the store itself, off the writer's path (see above).
             .pragma("wal_autocheckpoint", "0")
+            // The sweep's scratch table lives in memory.
+            .pragma("temp_store", "MEMORY")
             .busy_timeout(BUSY_TIMEOUT);
         // An in-memory database exists per connection, so it must be served by exactly one.
         let max = if url.contains(":memory:") { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query(backup::CREATE_SWEEP_BATCH)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| {
