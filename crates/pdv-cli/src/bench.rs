@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use pdv_core::SubjectId;
 use pdv_core::audit::{AuditRecord, Outcome};
+use pdv_service::SweepSettings;
 use pdv_store::Store;
 use pdv_store_sqlite::SqliteStore;
 use serde_json::json;
@@ -66,10 +67,18 @@ pub struct DestroyArgs {
     /// Subjects per sweep transaction during the purge [default: retention.sweep_batch's].
     #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_BATCH)]
     pub purge_sweep_batch: u32,
-    /// Pause between sweep transactions during the purge, in milliseconds [default:
+    /// Shortest pause between sweep transactions during the purge, in milliseconds [default:
     /// retention.sweep_pause_ms's].
     #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_PAUSE.as_millis() as u64)]
     pub sweep_pause_ms: u64,
+    /// Share of the writer's time the sweep holds during the purge, in thousandths [default:
+    /// retention.sweep_share_permille's].
+    #[arg(long, default_value_t = pdv_service::DEFAULT_SWEEP_SHARE_PERMILLE)]
+    pub sweep_share: u32,
+    /// Seconds of the paced sweep during which foreground reads are measured; the rest of the
+    /// sweep then runs flat out, unmeasured, and its paced duration is projected.
+    #[arg(long, default_value_t = 60)]
+    pub purge_secs: u64,
     /// Point reads per second of the foreground reader.
     #[arg(long, default_value_t = 500)]
     pub read_rate: u32,
@@ -253,26 +262,56 @@ async fn shred(store: &SqliteStore, victims: &[SubjectId], batch: u32) -> anyhow
     Ok(())
 }
 
-/// Sweeps until the queue is empty, as the service does: `batch` subjects and one audit event
-/// (with the head written to the metadata, as the seal is) per transaction, `pause` between.
-async fn sweep(store: &SqliteStore, batch: u32, pause: Duration) -> anyhow::Result<(u64, u64)> {
-    let (mut subjects, mut rows) = (0, 0);
+/// What a sweep did: subjects, rows, and the time its transactions held the writer.
+#[derive(Debug, Default, Clone, Copy)]
+struct Swept {
+    subjects: u64,
+    rows: u64,
+    held: Duration,
+}
+
+/// Sweeps until the queue is empty or `until` passes, as the service does: `pace.batch` subjects
+/// and one audit event (with the head written to the metadata, as the seal is) per transaction,
+/// paced by `pace` (`SweepSettings::pause_after`).
+async fn sweep(
+    store: &SqliteStore,
+    pace: SweepSettings,
+    until: Option<Instant>,
+) -> anyhow::Result<Swept> {
+    let mut done = Swept::default();
     loop {
+        if until.is_some_and(|t| Instant::now() >= t) {
+            return Ok(done);
+        }
         let mut tx = store.begin().await?;
-        let swept = tx.sweep_shredded(batch).await?;
+        let held = Instant::now();
+        let swept = tx.sweep_shredded(pace.batch).await?;
         if swept.subjects == 0 {
-            return Ok((subjects, rows));
+            return Ok(done);
         }
         let head = tx.append_audit(event("destruction.swept", None)).await?;
         tx.set_meta("bench_head", &head.seq.to_string()).await?;
         tx.commit().await?;
-        subjects += swept.subjects;
-        rows += swept.rows;
+        let held = held.elapsed();
+        done.subjects += swept.subjects;
+        done.rows += swept.rows;
+        done.held += held;
+        let pause = pace.pause_after(held);
         if pause.is_zero() {
             tokio::task::yield_now().await;
         } else {
             tokio::time::sleep(pause).await;
         }
+    }
+}
+
+/// Sweeping flat out: no pause, the whole writer.
+fn flat_out(batch: u32) -> SweepSettings {
+    SweepSettings {
+        batch,
+        pause: Duration::ZERO,
+        share_permille: 1000,
+        in_background: false,
     }
 }
 
@@ -297,13 +336,14 @@ async fn read_one(store: &SqliteStore, subject: SubjectId) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Reads random live subjects at `rate` per second until `stop`, and returns each read's time.
+/// Reads random live subjects at `rate` per second until `stop`, and returns each read's start
+/// and time.
 async fn reader(
     store: Arc<SqliteStore>,
     live: Arc<dyn Fn(u64) -> SubjectId + Send + Sync>,
     rate: u32,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Vec<(Instant, Duration)>> {
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut next = tokio::time::Instant::now();
     let mut random = 0x2545_F491_4F6C_DD1Du64;
@@ -323,7 +363,7 @@ async fn reader(
         let subject = live(random);
         let started = Instant::now();
         read_one(&store, subject).await?;
-        latencies.push(started.elapsed());
+        latencies.push((started, started.elapsed()));
     }
     Ok(latencies)
 }
@@ -375,9 +415,10 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         || args.purge_batch == 0
         || args.purge_sweep_batch == 0
         || args.read_rate == 0
+        || !(1..=1000).contains(&args.sweep_share)
     {
         anyhow::bail!(
-            "нужно 0 < --destroy < --subjects / 2; --batch, --sweep-batch, --purge-batch, --purge-sweep-batch и --read-rate больше 0"
+            "нужно 0 < --destroy < --subjects / 2; --batch, --sweep-batch, --purge-batch, --purge-sweep-batch и --read-rate больше 0; --sweep-share от 1 до 1000"
         );
     }
     let scratch = tempfile_dir(args.dir.as_deref())?;
@@ -429,12 +470,14 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     let shred_time = started.elapsed();
     eprintln!("зачистка…");
     let started = Instant::now();
-    let (swept, swept_rows) = sweep(&store, args.sweep_batch, Duration::ZERO).await?;
+    let swept = sweep(&store, flat_out(args.sweep_batch), None).await?;
     let sweep_time = started.elapsed();
     anyhow::ensure!(
-        swept == u64::from(args.destroy)
-            && swept_rows == u64::from(args.destroy * SWEPT_PER_SUBJECT),
-        "the sweep deleted {swept_rows} rows of {swept} subjects"
+        swept.subjects == u64::from(args.destroy)
+            && swept.rows == u64::from(args.destroy * SWEPT_PER_SUBJECT),
+        "the sweep deleted {} rows of {} subjects",
+        swept.rows,
+        swept.subjects
     );
     let base_shred = plain_delete(&mut conn, "keys", &first, args.batch).await?;
     let base_sweep = plain_delete(&mut conn, "rows", &first, args.sweep_batch).await?;
@@ -454,7 +497,7 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     ));
     tokio::time::sleep(Duration::from_secs(args.read_secs)).await;
     stop.store(true, Ordering::Relaxed);
-    let idle = latency(task.await??);
+    let idle = latency(task.await??.into_iter().map(|(_, d)| d).collect());
 
     settle(&store).await?;
     eprintln!("чтение во время уничтожения {} субъектов…", args.destroy);
@@ -467,25 +510,54 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     ));
     let started = Instant::now();
     shred(&store, &second, args.purge_batch).await?;
-    let purge_shred = started.elapsed();
-    sweep(
+    let shred_end = Instant::now();
+    let purge_shred = shred_end - started;
+    let pace = SweepSettings {
+        batch: args.purge_sweep_batch,
+        pause: Duration::from_millis(args.sweep_pause_ms),
+        share_permille: args.sweep_share,
+        in_background: false,
+    };
+    let paced = sweep(
         &store,
-        args.purge_sweep_batch,
-        Duration::from_millis(args.sweep_pause_ms),
+        pace,
+        Some(shred_end + Duration::from_secs(args.purge_secs)),
     )
     .await?;
-    let purge_time = started.elapsed();
+    let sweep_end = Instant::now();
+    let paced_secs = (sweep_end - shred_end).as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let busy = latency(task.await??);
+    let reads = task.await??;
+    // The rest of the queue, unmeasured and flat out, so that the check below holds.
+    let rest = sweep(&store, flat_out(args.sweep_batch), None).await?;
     anyhow::ensure!(
-        store.counts().await?.sweep_backlog == 0,
+        store.counts().await?.sweep_backlog == 0
+            && paced.subjects + rest.subjects == u64::from(args.destroy),
         "the sweep finished"
     );
+    // At the measured pace, the whole queue would have taken this long.
+    let projected_sweep_secs = if paced.subjects == 0 {
+        0.0
+    } else {
+        paced_secs * f64::from(args.destroy) / paced.subjects as f64
+    };
+    let during = |from: Instant, to: Instant| {
+        latency(
+            reads
+                .iter()
+                .filter(|(at, _)| *at >= from && *at < to)
+                .map(|(_, d)| *d)
+                .collect(),
+        )
+    };
+    let during_shred = during(started, shred_end);
+    let busy = during(shred_end, sweep_end + Duration::from_secs(1));
 
     let rate = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64();
     let shred_ratio = shred_time.as_secs_f64() / base_shred.as_secs_f64();
     let sweep_ratio = sweep_time.as_secs_f64() / base_sweep.as_secs_f64();
     let p99_ratio = busy.p99.as_secs_f64() / idle.p99.as_secs_f64().max(1e-9);
+    let shred_p99_ratio = during_shred.p99.as_secs_f64() / idle.p99.as_secs_f64().max(1e-9);
     let report = json!({
         "subjects": args.subjects,
         "destroyed": args.destroy,
@@ -507,16 +579,22 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
         "foreground_reads": {
             "rate_per_sec": args.read_rate,
             "alone": latency_json(&idle),
-            "during_purge": latency_json(&busy),
+            "during_sweep": latency_json(&busy),
             "p99_ratio": round2(p99_ratio),
+            "during_key_shred": latency_json(&during_shred),
+            "key_shred_p99_ratio": round2(shred_p99_ratio),
         },
         "purge": {
             "subjects": args.destroy,
             "shred_batch": args.purge_batch,
+            "shred_secs": round2(purge_shred.as_secs_f64()),
             "sweep_batch": args.purge_sweep_batch,
             "sweep_pause_ms": args.sweep_pause_ms,
-            "shred_secs": round2(purge_shred.as_secs_f64()),
-            "total_secs": round2(purge_time.as_secs_f64()),
+            "sweep_share_permille": args.sweep_share,
+            "sweep_measured_secs": round2(paced_secs),
+            "subjects_swept_paced": paced.subjects,
+            "writer_share_held": round2(paced.held.as_secs_f64() / paced_secs.max(1e-9) * 1000.0),
+            "projected_sweep_secs": projected_sweep_secs.round(),
         },
     });
     if args.json {
@@ -528,8 +606,9 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
              медленнее в {shred_ratio:.2} раза\n\
              зачистка пачками по {}: {:.0} субъектов/с ({:.0} строк/с); базовый уровень {:.0} строк/с; \
              медленнее в {sweep_ratio:.2} раза\n\
-             чтение ({} в секунду): p99 {:.3} мс без уничтожения, {:.3} мс во время уничтожения \
-             ({:.1} с) — в {p99_ratio:.2} раза",
+             чтение ({} в секунду): p99 {:.3} мс без уничтожения; {:.3} мс во время зачистки \
+             ({:.0} с измерено, вся зачистка заняла бы {projected_sweep_secs:.0} с) — в {p99_ratio:.2} раза; \
+             {:.3} мс во время уничтожения ключей ({:.1} с) — в {shred_p99_ratio:.2} раза",
             args.subjects,
             args.destroy,
             args.batch,
@@ -542,7 +621,9 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
             args.read_rate,
             ms(idle.p99),
             ms(busy.p99),
-            purge_time.as_secs_f64(),
+            paced_secs,
+            ms(during_shred.p99),
+            purge_shred.as_secs_f64(),
         );
     }
     Ok(ExitCode::SUCCESS)

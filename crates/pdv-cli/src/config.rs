@@ -109,10 +109,12 @@ knobs! {
         "как часто `pdv serve` выполняет правила хранения (уничтожает то, чей срок истёк, с актом), в минутах; 0 — не выполнять (тогда запускайте `pdv retention run` по расписанию); от 0 до 10080";
     RETENTION_BATCH: "retention.batch", "PDV_RETENTION_BATCH", None, Some("500"),
         "сколько субъектов обрабатывается в одной транзакции при выполнении правил хранения (от 1 до 100000)";
-    SWEEP_BATCH: "retention.sweep_batch", "PDV_RETENTION_SWEEP_BATCH", None, Some("2"),
+    SWEEP_BATCH: "retention.sweep_batch", "PDV_RETENTION_SWEEP_BATCH", None, Some("50"),
         "у скольких уничтоженных субъектов зачистка удаляет оставшиеся строки в одной транзакции (от 1 до 10000)";
     SWEEP_PAUSE: "retention.sweep_pause_ms", "PDV_RETENTION_SWEEP_PAUSE_MS", None, Some("5"),
-        "пауза между транзакциями зачистки в миллисекундах (от 0 до 10000)";
+        "наименьшая пауза между транзакциями зачистки в миллисекундах (от 0 до 10000)";
+    SWEEP_SHARE: "retention.sweep_share_permille", "PDV_RETENTION_SWEEP_SHARE_PERMILLE", None, Some("5"),
+        "какую долю времени записи в базу может занимать зачистка, в тысячных: после транзакции длиной t она ждёт t × (1000 − доля) / доля, так что лишь эта доля команд ждёт её; 1000 — без ограничения, только пауза (от 1 до 1000)";
     ACTS_SYSTEM: "acts.system", "PDV_ACTS_SYSTEM", None, Some("pdvault"),
         "наименование информационной системы персональных данных для актов об уничтожении (Приказ РКН № 179)";
     ACTS_SIGNATORIES: "acts.signatories", "PDV_ACTS_SIGNATORIES", None, None,
@@ -219,6 +221,7 @@ pub(crate) struct Config {
     pub retention_batch: Setting<u64>,
     pub sweep_batch: Setting<u64>,
     pub sweep_pause_ms: Setting<u64>,
+    pub sweep_share_permille: Setting<u64>,
     pub acts_system: Setting<String>,
     pub acts_signatories: Option<Setting<SignatoryList>>,
     pub demo: Setting<bool>,
@@ -282,6 +285,7 @@ struct RetentionSection {
     batch: Option<Spanned<u64>>,
     sweep_batch: Option<Spanned<u64>>,
     sweep_pause_ms: Option<Spanned<u64>>,
+    sweep_share_permille: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -750,6 +754,11 @@ impl Config {
             retention_batch: r.pick_or(RETENTION_BATCH, None, parsed.retention.batch),
             sweep_batch: r.pick_or(SWEEP_BATCH, None, parsed.retention.sweep_batch),
             sweep_pause_ms: r.pick_or(SWEEP_PAUSE, None, parsed.retention.sweep_pause_ms),
+            sweep_share_permille: r.pick_or(
+                SWEEP_SHARE,
+                None,
+                parsed.retention.sweep_share_permille,
+            ),
             acts_system: r.pick_or(ACTS_SYSTEM, None, parsed.acts.system),
             acts_signatories: r.pick(ACTS_SIGNATORIES, None, parsed.acts.signatories),
             demo: r.pick_or(DEMO, flags.demo, parsed.demo.enabled),
@@ -847,6 +856,13 @@ impl Config {
             10_000,
             "миллисекунд",
         );
+        r.range(
+            SWEEP_SHARE,
+            &config.sweep_share_permille,
+            1,
+            1000,
+            "тысячных",
+        );
         r.check(ACTS_SYSTEM, &config.acts_system, |s| {
             if s.trim().is_empty() {
                 Err("наименование не может быть пустым".into())
@@ -930,6 +946,8 @@ impl Config {
         pdv_service::SweepSettings {
             batch: u32::try_from(self.sweep_batch.value).unwrap_or(u32::MAX),
             pause: Duration::from_millis(self.sweep_pause_ms.value),
+            share_permille: u32::try_from(self.sweep_share_permille.value).unwrap_or(1000),
+            in_background: false,
         }
     }
 
@@ -1048,6 +1066,7 @@ impl Config {
             (RETENTION_BATCH, row(&self.retention_batch)),
             (SWEEP_BATCH, row(&self.sweep_batch)),
             (SWEEP_PAUSE, row(&self.sweep_pause_ms)),
+            (SWEEP_SHARE, row(&self.sweep_share_permille)),
             (ACTS_SYSTEM, row(&self.acts_system)),
             (
                 ACTS_SIGNATORIES,

@@ -712,7 +712,13 @@ async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
         .map(|(cert, key)| TlsConfig::from_pem_files(cert, key))
         .transpose()?;
     let demo = config.demo.value;
-    let vault = Arc::new(open_vault_with(config, demo, true).await?);
+    // The background sweeper below sweeps continuously, so the scheduler's runs leave it to it.
+    let vault = open_vault_with(config, demo, true).await?;
+    let sweep = pdv_service::SweepSettings {
+        in_background: true,
+        ..vault.sweep_settings()
+    };
+    let vault = Arc::new(vault.with_sweep_settings(sweep));
     // A decree loaded since the last start moves the open deadlines counted on the old data.
     for (number, old, new) in vault
         .recompute_deadlines(&pdv_service::Actor::new("system"))
@@ -810,8 +816,8 @@ async fn retention_scheduler(vault: Arc<Vault>, every: Duration, batch: u32) {
 /// destroyed by another process (`pdv retention run` from cron) has its rows swept within this.
 const SWEEP_IDLE: Duration = Duration::from_secs(10);
 
-/// Sweeps the rows destroyed subjects left behind, in the configured small batches with pauses
-/// between them (see `pdv_service` `sweep.rs`), then waits [`SWEEP_IDLE`] and looks again. A
+/// Sweeps the rows destroyed subjects left behind, in the configured batches paced to the
+/// configured share of the writer (see `pdv_service` `sweep.rs`), then waits [`SWEEP_IDLE`] and looks again. A
 /// failure is logged and retried after the wait: the server keeps serving, and unswept rows are
 /// unreadable and invisible meanwhile.
 async fn sweeper(vault: Arc<Vault>) {

@@ -68,6 +68,10 @@ pub struct SweepArgs {
     /// Subjects per transaction [default: retention.sweep_batch of the configuration].
     #[arg(long, value_name = "N")]
     pub batch: Option<u32>,
+    /// The share of the writer's time the sweep may hold, in thousandths, 1 to 1000 [default:
+    /// retention.sweep_share_permille of the configuration]; 1000 sweeps flat out.
+    #[arg(long, value_name = "PERMILLE")]
+    pub share: Option<u32>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -179,6 +183,12 @@ async fn sweep(args: SweepArgs, config: &Config) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--batch: нужно не меньше 1 субъекта в пачке");
         }
         settings.batch = batch;
+    }
+    if let Some(share) = args.share {
+        if !(1..=1000).contains(&share) {
+            anyhow::bail!("--share: доля времени записи задаётся в тысячных, от 1 до 1000");
+        }
+        settings.share_permille = share;
     }
     let vault = open_vault(config, false)
         .await?

@@ -49,6 +49,9 @@ pub use retained::{RetainedGroup, RetainedReport};
 pub use retention::{
     DEFAULT_BATCH, PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunProblem, RunReport, SubjectPlan,
 };
-pub use sweep::{DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, SweepReport, SweepSettings};
+pub use sweep::{
+    DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, DEFAULT_SWEEP_SHARE_PERMILLE, SweepReport,
+    SweepSettings,
+};
 pub use vault::*;
 pub use views::*;

@@ -72,7 +72,7 @@ pub struct RunReport {
     /// Subjects the planner could not plan, with why; they are left untouched.
     pub problems: Vec<RunProblem>,
     /// The sweep after the run: the rows left behind by destroyed subjects' key shreds, this
-    /// run's and any earlier ones'.
+    /// run's and any earlier ones' (none inside `pdv serve`, whose background task sweeps).
     pub swept: crate::SweepReport,
 }
 
@@ -451,7 +451,9 @@ impl Vault {
             }
         }
         report.expired_acts = self.expire_acts(actor, at).await?;
-        report.swept = self.sweep_shredded(actor, &mut |_| {}).await?;
+        if !self.sweep_settings().in_background {
+            report.swept = self.sweep_shredded(actor, &mut |_| {}).await?;
+        }
         progress(&report);
         Ok(report)
     }

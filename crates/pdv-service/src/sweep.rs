@@ -10,8 +10,10 @@
 //! The second step, here, deletes those remaining rows (records, fields, identifiers and their
 //! blind indexes, consents, contracts, blocks, anchors, category tombstones): unreadable
 //! ciphertext that should not keep taking space. It goes in small transactions of
-//! [`SweepSettings::batch`] subjects with a pause between them, so that a purge of a million
-//! subjects never holds the writer for long and foreground commands keep their latency. Each
+//! [`SweepSettings::batch`] subjects, paced so that it holds the writer for a small share of the
+//! time ([`SweepSettings::share_permille`]): a foreground command that arrives while a sweep
+//! transaction runs waits for it, and the share is the fraction of commands that wait, so keeping
+//! it under one percent keeps the foreground p99 where it is (BENCHMARKS.md). Each
 //! transaction takes its subjects off the queue together with their rows and commits one audit
 //! event, so a sweep killed at any point resumes where it stopped and never deletes twice.
 //!
@@ -29,21 +31,32 @@ use crate::error::ServiceResult;
 use crate::vault::Vault;
 
 /// Subjects per sweep transaction unless configured otherwise. A foreground command that arrives
-/// while a sweep transaction runs waits for it, so the transaction is kept to about a millisecond
-/// on SQLite, a couple of foreground reads' time (BENCHMARKS.md has the trade-off measured).
-pub const DEFAULT_SWEEP_BATCH: u32 = 2;
+/// while a sweep transaction runs waits for it, so this bounds the wait (a few milliseconds on
+/// SQLite at a million subjects); the share below bounds how many commands wait at all.
+pub const DEFAULT_SWEEP_BATCH: u32 = 50;
 
-/// The pause between two sweep transactions unless configured otherwise: the writer is left to
-/// foreground commands for at least this long, so the sweep holds it a small share of the time.
+/// The shortest pause between two sweep transactions unless configured otherwise.
 pub const DEFAULT_SWEEP_PAUSE: Duration = Duration::from_millis(5);
+
+/// The share of the writer's time the sweep may hold, in thousandths, unless configured
+/// otherwise: 5 ‰ means that one foreground command in two hundred waits behind a sweep
+/// transaction, which leaves the p99 of foreground latency alone.
+pub const DEFAULT_SWEEP_SHARE_PERMILLE: u32 = 5;
 
 /// How the sweep paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepSettings {
     /// Subjects per transaction (at least 1).
     pub batch: u32,
-    /// The pause between transactions.
+    /// The shortest pause between transactions.
     pub pause: Duration,
+    /// The share of the writer's time the sweep may hold, in thousandths (1 to 1000; 1000 paces
+    /// by the pause alone). After a transaction that held the writer for `t`, the sweep waits
+    /// `t × (1000 − share) / share`, or the pause if that is longer.
+    pub share_permille: u32,
+    /// A background task of the server sweeps continuously, so the retention run does not sweep
+    /// at its end (it would hold the scheduler for as long as the paced sweep takes).
+    pub in_background: bool,
 }
 
 impl Default for SweepSettings {
@@ -51,7 +64,18 @@ impl Default for SweepSettings {
         SweepSettings {
             batch: DEFAULT_SWEEP_BATCH,
             pause: DEFAULT_SWEEP_PAUSE,
+            share_permille: DEFAULT_SWEEP_SHARE_PERMILLE,
+            in_background: false,
         }
+    }
+}
+
+impl SweepSettings {
+    /// The wait after a transaction that held the writer for `held`.
+    pub fn pause_after(&self, held: Duration) -> Duration {
+        let share = self.share_permille.clamp(1, 1000);
+        let paced = held.mul_f64(f64::from(1000 - share) / f64::from(share));
+        paced.max(self.pause)
     }
 }
 
@@ -70,12 +94,23 @@ impl Vault {
     /// One sweep transaction of at most `limit` subjects, with its audit event. Writes nothing
     /// when no subject waits for the sweep.
     pub async fn sweep_batch(&self, actor: &str, limit: u32) -> ServiceResult<SweepOutcome> {
+        Ok(self.sweep_batch_timed(actor, limit).await?.0)
+    }
+
+    /// [`Vault::sweep_batch`], and how long it held the writer (from the moment its transaction
+    /// got the writer to its commit).
+    async fn sweep_batch_timed(
+        &self,
+        actor: &str,
+        limit: u32,
+    ) -> ServiceResult<(SweepOutcome, Duration)> {
         let mut tx = self.store().begin().await?;
+        let held = std::time::Instant::now();
         let swept = tx.sweep_shredded(limit.max(1)).await?;
         if swept.subjects == 0 {
             // Nothing was written; ending the transaction at once frees the writer.
             tx.commit().await?;
-            return Ok(swept);
+            return Ok((swept, held.elapsed()));
         }
         // No subject is named: their destruction was audited when their keys went; this records
         // that the ciphertext left behind is gone too.
@@ -86,11 +121,12 @@ impl Vault {
             json!({ "subjects": swept.subjects, "rows": swept.rows }),
         );
         self.finish(tx, vec![event]).await?;
-        Ok(swept)
+        Ok((swept, held.elapsed()))
     }
 
-    /// Sweeps until no subject waits, in transactions of the configured batch with the configured
-    /// pause between them; `progress` is called after each transaction with the totals so far.
+    /// Sweeps until no subject waits, in transactions of the configured batch paced to the
+    /// configured share of the writer; `progress` is called after each transaction with the
+    /// totals so far.
     pub async fn sweep_shredded(
         &self,
         actor: &str,
@@ -99,7 +135,7 @@ impl Vault {
         let settings = self.sweep_settings();
         let mut report = SweepReport::default();
         loop {
-            let swept = self.sweep_batch(actor, settings.batch).await?;
+            let (swept, held) = self.sweep_batch_timed(actor, settings.batch).await?;
             if swept.subjects == 0 {
                 return Ok(report);
             }
@@ -107,10 +143,11 @@ impl Vault {
             report.rows += swept.rows;
             report.batches += 1;
             progress(&report);
-            if settings.pause.is_zero() {
+            let pause = settings.pause_after(held);
+            if pause.is_zero() {
                 tokio::task::yield_now().await;
             } else {
-                tokio::time::sleep(settings.pause).await;
+                tokio::time::sleep(pause).await;
             }
         }
     }
@@ -118,5 +155,45 @@ impl Vault {
     /// How many destroyed subjects wait for the sweep, read outside any write transaction.
     pub async fn sweep_backlog(&self) -> ServiceResult<u64> {
         Ok(self.store().counts().await?.sweep_backlog)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_keeps_the_share() {
+        let s = SweepSettings {
+            batch: 10,
+            pause: Duration::from_millis(5),
+            share_permille: 5,
+            in_background: false,
+        };
+        // 2 ms held at 5 ‰: 398 ms of pause, so the sweep holds 2 of every 400 ms.
+        assert_eq!(
+            s.pause_after(Duration::from_millis(2)),
+            Duration::from_millis(398)
+        );
+        // A short transaction still waits the configured pause.
+        assert_eq!(
+            s.pause_after(Duration::from_micros(10)),
+            Duration::from_millis(5)
+        );
+        // 1000 ‰ paces by the pause alone; 0 is read as 1 ‰, never a division by zero.
+        let flat = SweepSettings {
+            share_permille: 1000,
+            pause: Duration::ZERO,
+            ..s
+        };
+        assert_eq!(flat.pause_after(Duration::from_secs(1)), Duration::ZERO);
+        let zero = SweepSettings {
+            share_permille: 0,
+            ..s
+        };
+        assert_eq!(
+            zero.pause_after(Duration::from_millis(1)),
+            Duration::from_millis(999)
+        );
     }
 }

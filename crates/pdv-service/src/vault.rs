@@ -139,10 +139,11 @@ impl Vault {
         &self.acts
     }
 
-    /// Replaces how the sweep paces itself (batch and pause).
+    /// Replaces how the sweep paces itself (batch, pause, share of the writer).
     pub fn with_sweep_settings(mut self, sweep: SweepSettings) -> Vault {
         self.sweep = SweepSettings {
             batch: sweep.batch.max(1),
+            share_permille: sweep.share_permille.clamp(1, 1000),
             ..sweep
         };
         self

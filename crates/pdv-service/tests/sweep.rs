@@ -35,6 +35,8 @@ async fn vault_on(path: &std::path::Path, master: &MasterKey) -> Vault {
         .with_sweep_settings(SweepSettings {
             batch: 1,
             pause: std::time::Duration::ZERO,
+            share_permille: 1000,
+            in_background: false,
         })
 }
 
