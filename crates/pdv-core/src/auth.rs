@@ -133,6 +133,27 @@ impl Role {
             // Destruction is irreversible: only the responsible person orders a run by hand (the
             // scheduler inside `pdv serve` and `pdv retention run` act for the operator).
             P::RunRetention => self == R::ResponsiblePerson,
+            // The register of processors and recipients, and the ст. 22 notice, hold no personal
+            // data; staff who transfer, check or run the system read them.
+            P::ViewRegister => !matches!(self, R::Monitoring),
+            // A transfer hands decrypted data to a third party: those who may read data for a
+            // purpose (the contact centre arranging a delivery, the CRM's integration), never
+            // the administrator or the auditor.
+            P::TransferData => {
+                matches!(self, R::ResponsiblePerson | R::Agent | R::Integration)
+            }
+            // Incidents are registered by whoever finds them among staff, and worked and
+            // notified by the responsible person (ст. 21 ч. 3.1); the auditor checks them.
+            P::ViewIncidents => {
+                matches!(
+                    self,
+                    R::ResponsiblePerson | R::Agent | R::Administrator | R::Auditor
+                )
+            }
+            P::ReportIncident => matches!(self, R::ResponsiblePerson | R::Agent | R::Administrator),
+            P::ManageIncidents => self == R::ResponsiblePerson,
+            // Recording that the ст. 22 notice was filed with Roskomnadzor.
+            P::FileNotice => self == R::ResponsiblePerson,
             P::OwnSession => true,
         }
     }
@@ -179,12 +200,24 @@ pub enum Permission {
     ViewActs,
     /// Running the retention rules: destroying what is due, with an act.
     RunRetention,
+    /// Reading the register of processors and recipients, and the ст. 22 notice.
+    ViewRegister,
+    /// Providing a subject's data to a processor or recipient (seed 4.4–4.8).
+    TransferData,
+    /// Reading incidents and their timers (ст. 21 ч. 3.1).
+    ViewIncidents,
+    /// Registering an incident.
+    ReportIncident,
+    /// Working an incident: its investigation, notices sent, closing it.
+    ManageIncidents,
+    /// Recording the filing of the ст. 22 notice.
+    FileNotice,
     /// Looking at and ending one's own session.
     OwnSession,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 28] = [
         Permission::CreateSubject,
         Permission::FindSubjects,
         Permission::ViewSubject,
@@ -206,6 +239,12 @@ impl Permission {
         Permission::ManageOutbox,
         Permission::ViewActs,
         Permission::RunRetention,
+        Permission::ViewRegister,
+        Permission::TransferData,
+        Permission::ViewIncidents,
+        Permission::ReportIncident,
+        Permission::ManageIncidents,
+        Permission::FileNotice,
         Permission::OwnSession,
     ];
 
@@ -232,6 +271,12 @@ impl Permission {
             Permission::ManageOutbox => "manage_outbox",
             Permission::ViewActs => "view_acts",
             Permission::RunRetention => "run_retention",
+            Permission::ViewRegister => "view_register",
+            Permission::TransferData => "transfer_data",
+            Permission::ViewIncidents => "view_incidents",
+            Permission::ReportIncident => "report_incident",
+            Permission::ManageIncidents => "manage_incidents",
+            Permission::FileNotice => "file_notice",
             Permission::OwnSession => "own_session",
         }
     }
