@@ -52,3 +52,7 @@ id_type!(
     /// A block placed on a subject's data.
     BlockId
 );
+id_type!(
+    /// One provision of a subject's data to a processor or recipient.
+    TransferId
+);

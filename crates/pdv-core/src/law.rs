@@ -115,6 +115,20 @@ pub const INCOMPATIBLE_PURPOSES_NORM: &str = "ст. 5 ч. 2–3 152-ФЗ";
 pub const RETENTION_NORM: &str = "ст. 5 ч. 7 152-ФЗ";
 /// Only data compatible with the declared purposes may be processed (minimisation).
 pub const MINIMISATION_NORM: &str = "ст. 5 ч. 4–5 152-ФЗ";
+/// Data are provided to third parties only on a basis of ст. 6 ч. 1 and to those the operator
+/// names (seed clauses 4.4–4.8); a transfer is a processing operation of its own (ст. 3 п. 3, 6).
+pub const TRANSFER_NORM: &str = "ст. 3 п. 6, ст. 6 ч. 1, 3 152-ФЗ";
+/// What a contract entrusting processing to a processor must contain: the operations and
+/// purposes, confidentiality, the protection duties of ст. 19, and since 2022 the localisation
+/// and incident duties.
+pub const PROCESSOR_CONTRACT_NORM: &str = "ст. 6 ч. 3 152-ФЗ";
+/// Transfers abroad: Roskomnadzor is notified before the first one.
+pub const CROSS_BORDER_NORM: &str = "ст. 12 152-ФЗ";
+/// Working days Roskomnadzor has to consider a cross-border notice; to a country without adequate
+/// protection nothing may go before they pass.
+pub const CROSS_BORDER_WAIT_WORKING_DAYS: u32 = 10;
+/// The norm of [`CROSS_BORDER_WAIT_WORKING_DAYS`].
+pub const CROSS_BORDER_WAIT_NORM: &str = "ст. 12 ч. 6, 10 152-ФЗ";
 
 /// Words that, used as a category or field name, reveal a special category or biometrics.
 ///

@@ -22,7 +22,8 @@ pub mod policy;
 pub mod request;
 pub mod requisites;
 pub mod retention;
+pub mod transfer;
 
-pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
+pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId, TransferId};
 pub use operation::Operation;
 pub use policy::Policy;

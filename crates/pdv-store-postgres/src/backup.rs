@@ -213,6 +213,17 @@ pub(crate) async fn insert_rows(
 pub(crate) async fn purge_subject(conn: &mut PgConnection, subject: SubjectId) -> StoreResult<u64> {
     let id = &subject.as_bytes()[..];
     let mut deleted = 0;
+    for table in ["transfers", "recipient_withdrawals"] {
+        // Runtime statements: the table names come from this fixed list.
+        deleted += sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE subject_id = $1"
+        )))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    }
     // Children before parents; the key last, so a failure before it leaves the key to retry with.
     deleted += sqlx::query!("DELETE FROM pd_fields WHERE subject_id = $1", id)
         .execute(&mut *conn)
@@ -329,6 +340,17 @@ pub(crate) async fn sweep_shredded(
     }
     let ids = &ids[..];
     let mut deleted = 0;
+    for table in ["transfers", "recipient_withdrawals"] {
+        // Runtime statements: the table names come from this fixed list.
+        deleted += sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE subject_id = ANY($1)"
+        )))
+        .bind(ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    }
     deleted += sqlx::query!("DELETE FROM anchor_events WHERE subject_id = ANY($1)", ids)
         .execute(&mut *conn)
         .await

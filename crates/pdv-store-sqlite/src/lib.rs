@@ -24,6 +24,7 @@ mod backup;
 mod destruction;
 mod journal;
 mod retained;
+mod transfers;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -701,6 +702,28 @@ impl Transaction for SqliteTx {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_transfer(&mut self, t: &TransferRow) -> StoreResult<()> {
+        transfers::insert_transfer(&mut self.tx, t).await
+    }
+
+    async fn transfers(&mut self, subject: SubjectId) -> StoreResult<Vec<TransferRow>> {
+        transfers::transfers(&mut self.tx, subject).await
+    }
+
+    async fn insert_recipient_withdrawal(
+        &mut self,
+        w: &RecipientWithdrawalRow,
+    ) -> StoreResult<bool> {
+        transfers::insert_recipient_withdrawal(&mut self.tx, w).await
+    }
+
+    async fn recipient_withdrawals(
+        &mut self,
+        subject: SubjectId,
+    ) -> StoreResult<Vec<RecipientWithdrawalRow>> {
+        transfers::recipient_withdrawals(&mut self.tx, subject).await
     }
 
     async fn insert_block(&mut self, b: &BlockRow) -> StoreResult<()> {

@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +239,36 @@ pub static TABLES: &[TableSpec] = &[
         part: Part::Data,
     },
     TableSpec {
+        name: "transfers",
+        columns: &[
+            col("subject_id", Bytes),
+            col("transfer_id", Bytes),
+            col("at", Int),
+            col("recipient", Text),
+            col("purpose", Text),
+            col("categories", TextList),
+            col("basis", Text),
+            col("basis_kind", Text),
+            opt("consent_id", Bytes),
+            opt("details_ct", Bytes),
+            col("actor", Text),
+        ],
+        key: &["subject_id", "transfer_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "recipient_withdrawals",
+        columns: &[
+            col("subject_id", Bytes),
+            col("consent_id", Bytes),
+            col("recipient", Text),
+            col("at", Int),
+            col("channel", Text),
+        ],
+        key: &["subject_id", "consent_id", "recipient"],
+        part: Part::Data,
+    },
+    TableSpec {
         name: "anchor_events",
         columns: &[
             col("subject_id", Bytes),
@@ -421,8 +451,10 @@ pub static NOT_BACKED_UP: &[(&str, &str)] = &[
 /// are wrapped under the data key and so are as unreadable as the ciphertext once it is gone. The
 /// sweep deletes them after a key shred; until then no read returns them and no backup carries
 /// them.
-pub const SWEPT_TABLES: [&str; 9] = [
+pub const SWEPT_TABLES: [&str; 11] = [
     "anchor_events",
+    "transfers",
+    "recipient_withdrawals",
     "pd_fields",
     "pd_records",
     "subject_identifiers",

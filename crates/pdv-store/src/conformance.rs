@@ -7,7 +7,7 @@
 use pdv_core::audit::{AuditRecord, Outcome, Verifier};
 use pdv_core::consent::ConsentKind;
 use pdv_core::identifier::IdentifierKind;
-use pdv_core::{BlockId, ConsentId, ContractId, Operation, RecordId, SubjectId};
+use pdv_core::{BlockId, ConsentId, ContractId, Operation, RecordId, SubjectId, TransferId};
 
 use crate::*;
 
@@ -56,7 +56,8 @@ macro_rules! conformance_tests {
             destruction_acts_are_numbered_closed_once_and_expire,
             shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest,
             sweeping_is_bounded_resumable_and_idempotent,
-            retained_records_round_trip_in_id_order
+            retained_records_round_trip_in_id_order,
+            transfers_and_recipient_withdrawals_round_trip
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -742,6 +743,18 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
     })
     .await
     .unwrap();
+    tx.insert_transfer(&transfer_row(a, 9, hostile))
+        .await
+        .unwrap();
+    tx.insert_recipient_withdrawal(&RecipientWithdrawalRow {
+        subject: a,
+        consent: ConsentId::from_bytes(id(4)),
+        recipient: hostile.into(),
+        at_ms: 9,
+        channel: "site".into(),
+    })
+    .await
+    .unwrap();
     tx.insert_user(&user(7, "admin")).await.unwrap();
     tx.insert_api_key(&ApiKeyRow {
         id: uuid::Uuid::from_bytes(id(8)),
@@ -827,6 +840,76 @@ pub async fn retained_records_round_trip_in_id_order(store: &dyn Store) {
     assert!(tx.retained(Some(rest[0].id), 2).await.unwrap().is_empty());
     // A second row with the same id is a conflict, not a silent overwrite.
     assert!(tx.insert_retained(&retained_row(1)).await.is_err());
+}
+
+fn transfer_row(subject: SubjectId, n: u8, recipient: &str) -> TransferRow {
+    TransferRow {
+        subject,
+        id: TransferId::from_bytes(id(n)),
+        at_ms: 100 + i64::from(n),
+        recipient: recipient.into(),
+        purpose: "order".into(),
+        categories: vec!["contacts".into(), "order".into()],
+        basis: "contract".into(),
+        basis_kind: "contract".into(),
+        consent: (n % 2 == 0).then(|| ConsentId::from_bytes(id(n + 1))),
+        details_ct: (n % 2 == 1).then(|| vec![n; 4]),
+        actor: "user:agent".into(),
+    }
+}
+
+pub async fn transfers_and_recipient_withdrawals_round_trip(store: &dyn Store) {
+    let a = with_subject(store, 1).await;
+    let b = with_subject(store, 2).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.transfers(a).await.unwrap().is_empty());
+    for n in [12, 11] {
+        tx.insert_transfer(&transfer_row(a, n, "courier"))
+            .await
+            .unwrap();
+    }
+    tx.insert_transfer(&transfer_row(b, 13, "partner"))
+        .await
+        .unwrap();
+    let w = RecipientWithdrawalRow {
+        subject: a,
+        consent: ConsentId::from_bytes(id(20)),
+        recipient: "partner".into(),
+        at_ms: 200,
+        channel: "site".into(),
+    };
+    assert!(tx.insert_recipient_withdrawal(&w).await.unwrap());
+    // Withdrawing twice changes nothing and says so.
+    assert!(
+        !tx.insert_recipient_withdrawal(&RecipientWithdrawalRow {
+            at_ms: 300,
+            ..w.clone()
+        })
+        .await
+        .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    // Oldest first, each subject its own.
+    assert_eq!(
+        tx.transfers(a).await.unwrap(),
+        [
+            transfer_row(a, 11, "courier"),
+            transfer_row(a, 12, "courier")
+        ]
+    );
+    assert_eq!(
+        tx.transfers(b).await.unwrap(),
+        [transfer_row(b, 13, "partner")]
+    );
+    assert_eq!(tx.recipient_withdrawals(a).await.unwrap(), [w]);
+    assert!(tx.recipient_withdrawals(b).await.unwrap().is_empty());
+    // A second transfer with the same id is a conflict, not an overwrite.
+    assert!(
+        tx.insert_transfer(&transfer_row(a, 11, "other"))
+            .await
+            .is_err()
+    );
 }
 
 async fn export_all(store: &dyn Store) -> Vec<(&'static str, BackupRow)> {
@@ -958,6 +1041,11 @@ pub async fn shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest(sto
     );
     assert!(tx.consents(a).await.unwrap().is_empty(), "consents");
     assert!(tx.blocks(a).await.unwrap().is_empty(), "blocks");
+    assert!(tx.transfers(a).await.unwrap().is_empty(), "transfers");
+    assert!(
+        tx.recipient_withdrawals(a).await.unwrap().is_empty(),
+        "recipient withdrawals"
+    );
     assert!(tx.anchors(a).await.unwrap().is_empty(), "anchors");
     assert!(
         tx.category_tombstones(a).await.unwrap().is_empty(),
@@ -1021,12 +1109,13 @@ pub async fn shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest(sto
 
     let mut tx = store.begin().await.unwrap();
     let swept = tx.sweep_shredded(10).await.unwrap();
-    // identifier, record, field, consent, block, anchor, category tombstone, category key
+    // identifier, record, field, consent, block, transfer, recipient withdrawal, anchor,
+    // category tombstone, category key
     assert_eq!(
         swept,
         SweepOutcome {
             subjects: 1,
-            rows: 8
+            rows: 10
         }
     );
     for (name, n) in swept_counts(&mut *tx).await {
@@ -1125,9 +1214,10 @@ pub async fn purge_and_tombstones_destroy_one_subject_only(store: &dyn Store) {
     assert_eq!(tx.tombstone(a).await.unwrap(), Some(50));
     assert_eq!(tx.tombstone(b).await.unwrap(), None);
     let deleted = tx.purge_subject(a).await.unwrap();
-    // identifier, record, field, consent, block, anchor, category tombstone, category key, key
+    // identifier, record, field, consent, block, transfer, recipient withdrawal, anchor, category
+    // tombstone, category key, key
     assert_eq!(
-        deleted, 9,
+        deleted, 11,
         "every row of the subject's data, its destroyed categories and its keys"
     );
     assert!(tx.category_tombstones(a).await.unwrap().is_empty());

@@ -174,6 +174,21 @@ pub trait Transaction: Send {
         at_ms: i64,
     ) -> StoreResult<bool>;
 
+    /// Journals a transfer of the subject's data.
+    async fn insert_transfer(&mut self, transfer: &TransferRow) -> StoreResult<()>;
+    /// The subject's transfers, oldest first; none for a destroyed subject.
+    async fn transfers(&mut self, subject: SubjectId) -> StoreResult<Vec<TransferRow>>;
+    /// Records a withdrawal of a consent for one recipient; false when it was already recorded.
+    async fn insert_recipient_withdrawal(
+        &mut self,
+        withdrawal: &RecipientWithdrawalRow,
+    ) -> StoreResult<bool>;
+    /// The subject's withdrawals for single recipients; none for a destroyed subject.
+    async fn recipient_withdrawals(
+        &mut self,
+        subject: SubjectId,
+    ) -> StoreResult<Vec<RecipientWithdrawalRow>>;
+
     async fn insert_block(&mut self, block: &BlockRow) -> StoreResult<()>;
     async fn blocks(&mut self, subject: SubjectId) -> StoreResult<Vec<BlockRow>>;
     /// Lifts a block; returns false when it does not exist or was already lifted.

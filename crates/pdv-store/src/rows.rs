@@ -4,7 +4,7 @@
 
 use pdv_core::consent::ConsentKind;
 use pdv_core::identifier::IdentifierKind;
-use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId};
+use pdv_core::{BlockId, ConsentId, ContractId, RecordId, SubjectId, TransferId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectRow {
@@ -335,4 +335,33 @@ pub struct RetainedRow {
     pub rule: String,
     pub fields_ct: Vec<u8>,
     pub depersonalised_at_ms: i64,
+}
+
+/// One transfer of a subject's data to a processor or recipient (schema 10): who got which
+/// categories, for what, on which basis. The court decision or other details a transfer names are
+/// encrypted: they may identify the subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRow {
+    pub subject: SubjectId,
+    pub id: TransferId,
+    pub at_ms: i64,
+    pub recipient: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    pub basis: String,
+    pub basis_kind: String,
+    pub consent: Option<ConsentId>,
+    pub details_ct: Option<Vec<u8>>,
+    pub actor: String,
+}
+
+/// A subject's withdrawal of one consent for one recipient it names, the rest of the consent
+/// staying in force (schema 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientWithdrawalRow {
+    pub subject: SubjectId,
+    pub consent: ConsentId,
+    pub recipient: String,
+    pub at_ms: i64,
+    pub channel: String,
 }

@@ -374,11 +374,18 @@ pub struct CrossBorder {
     pub adequacy: Adequacy,
 }
 
+/// How the country of a party abroad protects subjects' rights (ст. 12 ч. 1–2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Adequacy {
-    Adequate,
-    NotAdequate,
+    /// A party to the Council of Europe Convention 108: adequate by law.
+    #[serde(rename = "convention_108", alias = "adequate")]
+    Convention108,
+    /// On Roskomnadzor's list of countries with adequate protection.
+    RknList,
+    /// Any other country: transfers wait 10 working days after the notice.
+    #[serde(alias = "not_adequate")]
+    Other,
 }
 
 /// `[[storage]]`: a place personal data lives (seed clause 4.3; ст. 18 ч. 5).
