@@ -852,8 +852,8 @@ fn transfer_row(subject: SubjectId, n: u8, recipient: &str) -> TransferRow {
         categories: vec!["contacts".into(), "order".into()],
         basis: "contract".into(),
         basis_kind: "contract".into(),
-        consent: (n % 2 == 0).then(|| ConsentId::from_bytes(id(n + 1))),
-        details_ct: (n % 2 == 1).then(|| vec![n; 4]),
+        consent: n.is_multiple_of(2).then(|| ConsentId::from_bytes(id(n + 1))),
+        details_ct: (!n.is_multiple_of(2)).then(|| vec![n; 4]),
         actor: "user:agent".into(),
     }
 }
