@@ -122,6 +122,9 @@ pub const TRANSFER_NORM: &str = "ст. 3 п. 6, ст. 6 ч. 1, 3 152-ФЗ";
 /// purposes, confidentiality, the protection duties of ст. 19, and since 2022 the localisation
 /// and incident duties.
 pub const PROCESSOR_CONTRACT_NORM: &str = "ст. 6 ч. 3 152-ФЗ";
+/// On a withdrawal of consent the operator stops processing, and makes those who process on its
+/// behalf stop, and destroys the data within 30 days unless a law or contract allows otherwise.
+pub const WITHDRAWAL_STOP_NORM: &str = "ст. 21 ч. 5 152-ФЗ";
 /// Transfers abroad: Roskomnadzor is notified before the first one.
 pub const CROSS_BORDER_NORM: &str = "ст. 12 152-ФЗ";
 /// Working days Roskomnadzor has to consider a cross-border notice; to a country without adequate

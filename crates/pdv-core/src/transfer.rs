@@ -23,8 +23,10 @@ use crate::policy::{Adequacy, Policy, ThirdParty};
 pub struct ConsentFact {
     pub id: String,
     pub purposes: Vec<String>,
-    /// Recipients (ids or classes) the consent names and the subject has not withdrawn it for.
+    /// Recipients (ids or classes) the consent names.
     pub recipients: Vec<String>,
+    /// Recipients (ids or classes) the subject withdrew the consent for; it covers the rest.
+    pub withdrawn: Vec<String>,
 }
 
 /// The details of a court decision a transfer relies on (ст. 6 ч. 1 п. 3).
@@ -307,13 +309,19 @@ pub fn decide(
                 recipient: query.recipient.to_string(),
             })?;
     let recipient = party.id.to_string();
-    // With no categories named, the transfer carries what both the purpose and the party allow.
+    // With no categories named, the transfer carries what the purpose and the party allow and
+    // the subject's kind can have.
     let wanted: Vec<String> = if query.categories.is_empty() {
         match policy.purpose(query.purpose) {
             Some(p) => p
                 .categories
                 .iter()
                 .filter(|c| party.categories.iter().any(|pc| pc == *c))
+                .filter(|c| {
+                    policy
+                        .category(c)
+                        .is_some_and(|k| k.subjects.iter().any(|s| *s == *subject.kind))
+                })
                 .map(|c| c.to_string())
                 .collect(),
             None => Vec::new(),
@@ -405,6 +413,7 @@ pub fn decide(
             let found = consents.iter().find(|c| {
                 c.purposes.iter().any(|p| p == query.purpose)
                     && c.recipients.iter().any(names_party)
+                    && !c.withdrawn.iter().any(names_party)
             });
             match found {
                 Some(c) => consent = Some(c.id.clone()),
@@ -580,6 +589,7 @@ adequacy = "other"
             id: "c1".into(),
             purposes: vec!["marketing".into()],
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            withdrawn: vec![],
         }]
     }
 
@@ -745,6 +755,16 @@ adequacy = "other"
         );
         let other = ask("other_partner", "marketing", "partner_consent");
         assert!(check(&other, &buyer(), &consent(&["other_partner"]), "2026-04-01").is_ok());
+        // Withdrawn for one partner (by id or by class), the consent covers the other only.
+        for withdrawn in ["partner", "Партнёры"] {
+            let mut both = consent(&["partner", "other_partner"]);
+            both[0].withdrawn.push(withdrawn.into());
+            assert_eq!(
+                check(&q, &buyer(), &both, "2026-04-01").unwrap_err().code(),
+                "no_consent_for_recipient"
+            );
+            assert!(check(&other, &buyer(), &both, "2026-04-01").is_ok());
+        }
         // The purpose's own consent is needed too: the check of the use comes first.
         let mut withdrawn = buyer();
         withdrawn.consented_purposes.clear();

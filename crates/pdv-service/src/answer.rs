@@ -48,6 +48,16 @@ pub struct AnswerParty {
     pub purposes: Vec<String>,
 }
 
+/// One transfer of the requester's data that took place.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AnswerTransfer {
+    pub at: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    pub basis: String,
+}
+
 /// The whole answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccessAnswer {
@@ -65,6 +75,9 @@ pub struct AccessAnswer {
     pub data: Vec<AnswerRecord>,
     pub recipients: Vec<AnswerParty>,
     pub processors: Vec<AnswerParty>,
+    /// The transfers of the requester's data actually made: to whom, when, what and why
+    /// (ст. 14 ч. 7 п. 5).
+    pub transfers: Vec<AnswerTransfer>,
     pub periods: Vec<String>,
     pub cross_border: String,
     pub rights: String,
@@ -154,6 +167,7 @@ impl Vault {
         let mut kind_of_subject = None;
         // Purposes resting on consent apply only where the subject gave one that still stands.
         let mut consented: BTreeSet<String> = BTreeSet::new();
+        let mut transfers = Vec::new();
         if let Some(subject) = view.subject {
             let mut tx = self.store().begin().await?;
             // A subject whose data were destroyed is answered like a stranger: nothing of theirs
@@ -180,6 +194,34 @@ impl Vault {
                         category: title,
                         source: source_text(&record.source).into(),
                         fields,
+                    });
+                }
+                let title = |id: &str, list: &[pdv_core::policy::Category]| {
+                    list.iter()
+                        .find(|c| c.id.as_str() == id)
+                        .map_or(id.to_string(), |c| c.title.clone())
+                };
+                for t in self.transfer_entries(&mut *tx, subject).await? {
+                    transfers.push(AnswerTransfer {
+                        at: t.at,
+                        recipient: if t.recipient_name.is_empty() {
+                            t.recipient
+                        } else {
+                            t.recipient_name
+                        },
+                        purpose: p
+                            .purpose(&t.purpose)
+                            .map_or(t.purpose.clone(), |x| x.title.clone()),
+                        categories: t
+                            .categories
+                            .iter()
+                            .map(|c| title(c, &p.categories))
+                            .collect(),
+                        basis: p
+                            .bases
+                            .iter()
+                            .find(|b| b.id.as_str() == t.basis)
+                            .map_or(t.basis.clone(), |b| b.title.clone()),
                     });
                 }
                 let event = AuditRecord {
@@ -298,6 +340,7 @@ impl Vault {
                 .filter(relevant)
                 .map(|t| party(t, p))
                 .collect(),
+            transfers,
             periods,
             cross_border: if abroad.is_empty() {
                 "трансграничная передача ваших персональных данных не осуществляется и не планируется"
@@ -414,6 +457,21 @@ impl AccessAnswer {
                 "Лица, обрабатывающие данные по поручению оператора",
                 &self.processors,
             );
+            if !self.transfers.is_empty() {
+                let _ = write!(h, "<h2>Состоявшиеся передачи ваших данных</h2><ul>");
+                for t in &self.transfers {
+                    let _ = write!(
+                        h,
+                        "<li>{} — {}: {}; цель: {}; основание: {}</li>",
+                        esc(&t.at),
+                        esc(&t.recipient),
+                        esc(&t.categories.join(", ")),
+                        esc(&t.purpose),
+                        esc(&t.basis)
+                    );
+                }
+                let _ = write!(h, "</ul>");
+            }
             let _ = write!(h, "<h2>Сроки обработки и хранения</h2><ul>");
             for p in &self.periods {
                 let _ = write!(h, "<li>{}</li>", esc(p));

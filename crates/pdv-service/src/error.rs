@@ -37,6 +37,9 @@ pub enum ServiceError {
     /// The purpose check refused; the refusal itself was audited.
     #[error("{}", .0.message())]
     Denied(Denial),
+    /// The transfer check refused; the refusal itself was audited.
+    #[error("{}", .0.message())]
+    TransferDenied(pdv_core::transfer::TransferDenial),
     /// No valid credentials: missing, wrong, expired or revoked.
     #[error("{message}")]
     Unauthenticated { code: &'static str, message: String },
@@ -101,6 +104,7 @@ impl ServiceError {
         match self {
             ServiceError::Invalid(problems) => problems.first().map_or("invalid", |p| p.code),
             ServiceError::Denied(d) => d.code(),
+            ServiceError::TransferDenied(d) => d.code(),
             ServiceError::Unauthenticated { code, .. } => code,
             ServiceError::Forbidden { code, .. } => code,
             ServiceError::NotFound { .. } => "not_found",

@@ -25,12 +25,13 @@ mod retained;
 mod retention;
 mod sealed;
 mod sweep;
+mod transfers;
 mod vault;
 mod views;
 
 pub use access::*;
 pub use anchors::{AnchorView, NewAnchor};
-pub use answer::{AccessAnswer, AnswerParty, AnswerPurpose, AnswerRecord};
+pub use answer::{AccessAnswer, AnswerParty, AnswerPurpose, AnswerRecord, AnswerTransfer};
 pub use audit_log::AuditReport;
 pub use backup::{ArchiveInfo, ArchiveKind, BackupSummary, RestoreSummary, ShredReport};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -52,6 +53,10 @@ pub use retention::{
 pub use sweep::{
     DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, DEFAULT_SWEEP_SHARE_PERMILLE, SweepReport,
     SweepSettings,
+};
+pub use transfers::{
+    NewTransfer, RecipientWithdrawal, RecipientsWithdrawn, RegisterEntry, TransferEntry,
+    TransferMade,
 };
 pub use vault::*;
 pub use views::*;

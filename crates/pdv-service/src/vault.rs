@@ -32,7 +32,7 @@ pub(crate) const META_AUDIT_SEAL: &str = "audit_head_seal";
 const META_POLICY: &str = "policy_fingerprint";
 
 /// Consents and contracts are judged on the operator's civil date.
-fn civil_today(now: jiff::Timestamp, policy: &Policy) -> jiff::civil::Date {
+pub(crate) fn civil_today(now: jiff::Timestamp, policy: &Policy) -> jiff::civil::Date {
     jiff::tz::TimeZone::get(&policy.operator.time_zone)
         .map(|tz| now.to_zoned(tz).date())
         .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).date())
@@ -200,6 +200,10 @@ impl Vault {
         &self.policy
     }
 
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -219,13 +223,13 @@ impl Vault {
         &self.keyring
     }
 
-    fn p(&self) -> &Policy {
+    pub(crate) fn p(&self) -> &Policy {
         &self.policy.policy
     }
 
     // Each argument is one column of the audit event; a builder would only rename them.
     #[allow(clippy::too_many_arguments)]
-    fn record(
+    pub(crate) fn record(
         &self,
         actor: &Actor,
         action: &str,
@@ -339,7 +343,7 @@ impl Vault {
     }
 
     /// Records a refusal in the audit log, commits it, and returns the error to the caller.
-    async fn deny<T>(
+    pub(crate) async fn deny<T>(
         &self,
         tx: Box<dyn Transaction>,
         event: AuditRecord,
@@ -424,7 +428,7 @@ impl Vault {
             })
     }
 
-    fn new_id() -> Uuid {
+    pub(crate) fn new_id() -> Uuid {
         Uuid::now_v7()
     }
 
@@ -525,7 +529,7 @@ impl Vault {
     }
 
     /// What the purpose check needs to know about a subject, as of now.
-    async fn facts(
+    pub(crate) async fn facts(
         &self,
         tx: &mut dyn Transaction,
         subject: &SubjectRow,
@@ -914,6 +918,17 @@ impl Vault {
             .filter(|p| !still.contains(p.as_str()))
             .cloned()
             .collect();
+        // Those who received the subject's data under this consent are told to stop (ст. 21 ч. 5).
+        let told: Vec<String> = tx
+            .recipient_withdrawals(subject_id)
+            .await?
+            .into_iter()
+            .filter(|w| w.consent == consent_id)
+            .map(|w| w.recipient)
+            .collect();
+        let notified = self
+            .notify_recipients(&mut *tx, subject_id, consent_id, &target.recipients, &told)
+            .await?;
         let event = self.record(
             actor,
             "consent.withdraw",
@@ -921,7 +936,7 @@ impl Vault {
             Some(&target.purposes.join(",")),
             Some(subject_id),
             Outcome::Done,
-            json!({ "consent": consent_id, "channel": input.channel, "stopped_purposes": stopped }),
+            json!({ "consent": consent_id, "channel": input.channel, "stopped_purposes": stopped, "notified": notified }),
         );
         self.finish(tx, vec![event]).await?;
         let mut row = target.clone();
@@ -929,6 +944,7 @@ impl Vault {
         Ok(Withdrawn {
             consent: consent_view(&row, today)?,
             stopped_purposes: stopped,
+            notified_recipients: notified,
         })
     }
 
@@ -1308,7 +1324,10 @@ fn special_refusal(
     )
 }
 
-fn consent_state(c: &ConsentRow, today: jiff::civil::Date) -> ServiceResult<ConsentState> {
+pub(crate) fn consent_state(
+    c: &ConsentRow,
+    today: jiff::civil::Date,
+) -> ServiceResult<ConsentState> {
     if c.withdrawal.is_some() {
         return Ok(ConsentState::Withdrawn);
     }

@@ -152,6 +152,9 @@ pub struct Withdrawn {
     pub consent: ConsentView,
     /// Purposes with no other consent in force: any later use for them is refused.
     pub stopped_purposes: Vec<String>,
+    /// Recipients that received the subject's data under this consent and were sent a notice to
+    /// stop processing them (through the outbox).
+    pub notified_recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -852,7 +852,9 @@ fn transfer_row(subject: SubjectId, n: u8, recipient: &str) -> TransferRow {
         categories: vec!["contacts".into(), "order".into()],
         basis: "contract".into(),
         basis_kind: "contract".into(),
-        consent: n.is_multiple_of(2).then(|| ConsentId::from_bytes(id(n + 1))),
+        consent: n
+            .is_multiple_of(2)
+            .then(|| ConsentId::from_bytes(id(n + 1))),
         details_ct: (!n.is_multiple_of(2)).then(|| vec![n; 4]),
         actor: "user:agent".into(),
     }

@@ -99,6 +99,10 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, denial.code(), denial.message())
                     .field(denial.field())
             }
+            ServiceError::TransferDenied(denial) => {
+                ApiError::new(StatusCode::FORBIDDEN, denial.code(), denial.message())
+                    .field(denial.field())
+            }
             ServiceError::Unauthenticated { .. } => {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, e.to_string())
             }

@@ -329,6 +329,10 @@ pub struct ThirdParty {
     pub inn: Option<Name>,
     #[serde(default)]
     pub address: Option<String>,
+    /// Where notices to the party go (an e-mail, or a postal address): a withdrawal of consent
+    /// for it (ст. 21 ч. 5). The postal `address` is used when absent.
+    #[serde(default)]
+    pub contact: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
     pub country: Name,
     pub purposes: Vec<Name>,
