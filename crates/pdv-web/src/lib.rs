@@ -27,6 +27,7 @@ mod routes;
 mod server;
 pub mod tls;
 mod trace;
+mod transfers;
 
 use std::sync::Arc;
 

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, retention, routes};
+use crate::{accounts, journal, retention, routes, transfers};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -83,6 +83,10 @@ const PROBLEM_JSON: &str = "application/problem+json";
         retention::plan,
         retention::retained,
         retention::run,
+        transfers::transfer,
+        transfers::list_transfers,
+        transfers::withdraw_for_recipients,
+        transfers::register,
     ),
     components(
         schemas(ProblemDetails),
@@ -111,6 +115,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "blocks", description = "Блокирование данных (ст. 21): заблокированные данные хранятся, но не используются."),
         (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
         (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
+        (name = "transfers", description = "Передача данных обработчикам и получателям (п. 4.4–4.8 политики, ст. 6 ч. 3, ст. 12): проверка по перечню, журнал передач, перечень с недостающими условиями договоров."),
         (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),

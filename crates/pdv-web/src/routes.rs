@@ -109,6 +109,22 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             withdraw_consent,
         )
         .needs(P::WithdrawConsent),
+        post(
+            "/api/v1/subjects/{subject}/consents/{consent}/withdraw-recipients",
+            crate::transfers::withdraw_for_recipients,
+        )
+        .needs(P::WithdrawConsent),
+        post(
+            "/api/v1/subjects/{subject}/transfers",
+            crate::transfers::transfer,
+        )
+        .needs(P::TransferData),
+        get(
+            "/api/v1/subjects/{subject}/transfers",
+            crate::transfers::list_transfers,
+        )
+        .needs(P::ViewSubject),
+        get("/api/v1/register", crate::transfers::register).needs(P::ViewRegister),
         get(
             "/api/v1/subjects/{subject}/consents/{consent}/evidence",
             consent_evidence,
@@ -183,7 +199,7 @@ pub(crate) fn created<T: serde::Serialize>(result: ServiceResult<T>) -> ApiResul
     }
 }
 
-fn subject_id(raw: &str) -> ApiResult<SubjectId> {
+pub(crate) fn subject_id(raw: &str) -> ApiResult<SubjectId> {
     parse_id(raw, "subject", SubjectId)
 }
 

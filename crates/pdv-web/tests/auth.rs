@@ -164,6 +164,26 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/retention/plan", &["dpo", "auditor"]),
     ("GET", "/api/v1/retention/retained", &["dpo", "auditor"]),
     ("POST", "/api/v1/retention/run", &["dpo"]),
+    (
+        "POST",
+        "/api/v1/subjects/{subject}/consents/{consent}/withdraw-recipients",
+        &["dpo", "agent", "integration"],
+    ),
+    (
+        "POST",
+        "/api/v1/subjects/{subject}/transfers",
+        &["dpo", "agent", "integration"],
+    ),
+    (
+        "GET",
+        "/api/v1/subjects/{subject}/transfers",
+        &["dpo", "agent", "auditor"],
+    ),
+    (
+        "GET",
+        "/api/v1/register",
+        &["admin", "dpo", "agent", "auditor", "integration"],
+    ),
 ];
 
 #[test]
