@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, retention, routes};
+use crate::{accounts, journal, retention, rkn, routes};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -83,6 +83,8 @@ const PROBLEM_JSON: &str = "application/problem+json";
         retention::plan,
         retention::retained,
         retention::run,
+        rkn::notice,
+        rkn::filed,
     ),
     components(
         schemas(ProblemDetails),
@@ -112,6 +114,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
         (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
         (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
+        (name = "rkn", description = "Уведомление Роскомнадзора об обработке персональных данных (ст. 22 152-ФЗ): содержание из политики, хеш, отметка о подаче и признак устаревания."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

@@ -164,6 +164,12 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/retention/plan", &["dpo", "auditor"]),
     ("GET", "/api/v1/retention/retained", &["dpo", "auditor"]),
     ("POST", "/api/v1/retention/run", &["dpo"]),
+    (
+        "GET",
+        "/api/v1/rkn/notice",
+        &["admin", "dpo", "agent", "auditor", "integration"],
+    ),
+    ("POST", "/api/v1/rkn/notice/filed", &["dpo"]),
 ];
 
 #[test]

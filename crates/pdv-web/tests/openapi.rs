@@ -164,6 +164,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "requests",
         "outbox",
         "retention",
+        "rkn",
     ]
     .into();
     assert_eq!(tags, expected);
