@@ -30,6 +30,7 @@ mod deadline;
 mod export;
 mod requests;
 mod retention;
+mod rkn;
 
 use config::{Config, Flags, LogFormat, Sources};
 
@@ -105,6 +106,10 @@ enum Command {
     Config(ConfigCommand),
     /// The due date of a legal deadline (D1–D14) on the production calendar.
     Deadline(deadline::DeadlineArgs),
+    /// The notice of processing to Roskomnadzor (ст. 22): its text from the policy and whether
+    /// the filed one is current (`notice`), recording a filing (`filed`).
+    #[command(subcommand)]
+    Rkn(rkn::RknCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +282,7 @@ impl Cli {
             Command::Requests(cmd) => Some(cmd.common()),
             Command::Retention(cmd) => Some(cmd.common()),
             Command::Acts(cmd) => Some(cmd.common()),
+            Command::Rkn(cmd) => Some(cmd.common()),
             Command::Export(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
@@ -432,6 +438,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Requests(cmd) => requests::run(cmd, config).await,
         Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Acts(cmd) => acts::run(cmd, config).await,
+        Command::Rkn(cmd) => rkn::run(cmd, config).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Export(cmd) => export::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,
@@ -706,6 +713,9 @@ async fn verify(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_server(config: &Config) -> anyhow::Result<ExitCode> {
+    // A policy with an error — a store declared outside Russia (ст. 18 ч. 5) above all — stops the
+    // server before it reads a key or opens the database: nothing is recorded in a foreign store.
+    load_policy(&config.policy.value).context("pdv serve не запущен")?;
     // A bad certificate or key stops the server before it touches the database.
     let tls = config
         .tls_files()

@@ -100,6 +100,14 @@ pub const SPECIAL_CATEGORY_NORM: &str = "ст. 10 152-ФЗ";
 pub const BIOMETRIC_NORM: &str = "ст. 11 152-ФЗ";
 /// Since 01.07.2025 recording and storing PD of Russian citizens must use databases in Russia.
 pub const LOCALISATION_NORM: &str = "ст. 18 ч. 5 152-ФЗ";
+/// The notice of processing to Roskomnadzor: what it contains (ч. 3) and that a change of its
+/// content is notified within 10 working days (ч. 7).
+pub const NOTICE_NORM: &str = "ст. 22 152-ФЗ";
+/// The requirements for protecting personal data set by the Government, to which item 11 of the
+/// notice refers: four levels of protection (уровни защищённости).
+pub const PROTECTION_REQUIREMENTS: &str = "Постановление Правительства РФ от 01.11.2012 № 1119 «Об утверждении требований к защите персональных данных при их обработке в информационных системах персональных данных»";
+/// Transfer of personal data abroad (трансграничная передача).
+pub const CROSS_BORDER_NORM: &str = "ст. 12 152-ФЗ";
 /// Marketing by direct contact needs the subject's prior consent and stops at once on demand.
 pub const MARKETING_NORM: &str = "ст. 15 ч. 1–2 152-ФЗ";
 /// Consent must be a separate document since 01.09.2025 (156-ФЗ).
@@ -125,8 +133,6 @@ pub const PROCESSOR_CONTRACT_NORM: &str = "ст. 6 ч. 3 152-ФЗ";
 /// On a withdrawal of consent the operator stops processing, and makes those who process on its
 /// behalf stop, and destroys the data within 30 days unless a law or contract allows otherwise.
 pub const WITHDRAWAL_STOP_NORM: &str = "ст. 21 ч. 5 152-ФЗ";
-/// Transfers abroad: Roskomnadzor is notified before the first one.
-pub const CROSS_BORDER_NORM: &str = "ст. 12 152-ФЗ";
 /// Working days Roskomnadzor has to consider a cross-border notice; to a country without adequate
 /// protection nothing may go before they pass.
 pub const CROSS_BORDER_WAIT_WORKING_DAYS: u32 = 10;

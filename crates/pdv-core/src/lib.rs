@@ -22,6 +22,7 @@ pub mod policy;
 pub mod request;
 pub mod requisites;
 pub mod retention;
+pub mod rkn_notice;
 pub mod transfer;
 
 pub use ids::{BlockId, ConsentId, ContractId, RecordId, SubjectId, TransferId};

@@ -23,6 +23,7 @@ mod outbox;
 mod rectify;
 mod retained;
 mod retention;
+mod rkn;
 mod sealed;
 mod sweep;
 mod transfers;
@@ -50,6 +51,7 @@ pub use retained::{RetainedGroup, RetainedReport};
 pub use retention::{
     DEFAULT_BATCH, PLAN_PAGE_MAX, PlanQuery, RetentionReport, RunProblem, RunReport, SubjectPlan,
 };
+pub use rkn::{FILED_META_KEY, FiledNotice, NoticeFiling, NoticeStatus, RknNotice};
 pub use sweep::{
     DEFAULT_SWEEP_BATCH, DEFAULT_SWEEP_PAUSE, DEFAULT_SWEEP_SHARE_PERMILLE, SweepReport,
     SweepSettings,

@@ -23,6 +23,9 @@ pub struct Gauges {
     /// Destroyed subjects (keys shredded) whose leftover ciphertext the sweep has not deleted
     /// yet: it should fall back to zero shortly after every destruction.
     pub sweep_backlog: u64,
+    /// The ст. 22 notice needs filing: never recorded as filed, or the policy changed what the
+    /// filed one states (see `rkn.rs`).
+    pub rkn_notice_stale: bool,
 }
 
 impl Vault {
@@ -38,6 +41,7 @@ impl Vault {
             requests_open: dues.len() as u64,
             requests_overdue: overdue as u64,
             sweep_backlog: counts.sweep_backlog,
+            rkn_notice_stale: self.rkn_notice().await?.status.needs_filing(),
         })
     }
 }

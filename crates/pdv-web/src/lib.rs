@@ -23,6 +23,7 @@ pub mod openapi;
 mod problem;
 pub mod ratelimit;
 mod retention;
+mod rkn;
 mod routes;
 mod server;
 pub mod tls;

@@ -394,6 +394,7 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         requests_open,
         requests_overdue,
         sweep_backlog,
+        rkn_notice_stale,
     } = *gauges;
     family(
         out,
@@ -430,6 +431,13 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         "Уничтоженные субъекты, чей оставшийся шифротекст ещё не удалён зачисткой",
     );
     let _ = writeln!(out, "pdv_destruction_sweep_backlog {sweep_backlog}");
+    family(
+        out,
+        "pdv_rkn_notice_stale",
+        "gauge",
+        "1, если уведомление об обработке (ст. 22) не подано или устарело после изменения политики",
+    );
+    let _ = writeln!(out, "pdv_rkn_notice_stale {}", u8::from(rkn_notice_stale));
 }
 
 /// Calls `f` for every series that has seen a request, in a fixed order: routes as the endpoint
@@ -699,6 +707,7 @@ mod tests {
             requests_open: 5,
             requests_overdue: 1,
             sweep_backlog: 3,
+            rkn_notice_stale: true,
         }));
         let lines = lines(&text);
         for expected in [
@@ -709,6 +718,7 @@ mod tests {
             "pdv_requests_open 5",
             "pdv_destruction_sweep_backlog 3",
             "pdv_requests_overdue 1",
+            "pdv_rkn_notice_stale 1",
         ] {
             assert!(lines.contains(&expected), "{expected} missing from\n{text}");
         }

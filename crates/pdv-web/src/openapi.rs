@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, retention, routes, transfers};
+use crate::{accounts, journal, retention, rkn, routes, transfers};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -87,6 +87,8 @@ const PROBLEM_JSON: &str = "application/problem+json";
         transfers::list_transfers,
         transfers::withdraw_for_recipients,
         transfers::register,
+        rkn::notice,
+        rkn::filed,
     ),
     components(
         schemas(ProblemDetails),
@@ -117,6 +119,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
         (name = "transfers", description = "Передача данных обработчикам и получателям (п. 4.4–4.8 политики, ст. 6 ч. 3, ст. 12): проверка по перечню, журнал передач, перечень с недостающими условиями договоров."),
         (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
+        (name = "rkn", description = "Уведомление Роскомнадзора об обработке персональных данных (ст. 22 152-ФЗ): содержание из политики, хеш, отметка о подаче и признак устаревания."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

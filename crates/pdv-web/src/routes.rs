@@ -153,6 +153,8 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/retention/plan", crate::retention::plan).needs(P::ViewActs),
         get("/api/v1/retention/retained", crate::retention::retained).needs(P::ViewActs),
         post("/api/v1/retention/run", crate::retention::run).needs(P::RunRetention),
+        get("/api/v1/rkn/notice", crate::rkn::notice).needs(P::ViewRegister),
+        post("/api/v1/rkn/notice/filed", crate::rkn::filed).needs(P::FileNotice),
     ]
 }
 

@@ -184,6 +184,12 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         "/api/v1/register",
         &["admin", "dpo", "agent", "auditor", "integration"],
     ),
+    (
+        "GET",
+        "/api/v1/rkn/notice",
+        &["admin", "dpo", "agent", "auditor", "integration"],
+    ),
+    ("POST", "/api/v1/rkn/notice/filed", &["dpo"]),
 ];
 
 #[test]

@@ -165,6 +165,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "outbox",
         "retention",
         "transfers",
+        "rkn",
     ]
     .into();
     assert_eq!(tags, expected);

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::name::Name;
-use super::period::{Period, de_date};
+use super::period::{Period, de_date, de_opt_date, de_protection_level};
 use crate::field::FieldType;
 use crate::law::{BasisKind, SpecialKind};
 use crate::operation::Operation;
@@ -78,6 +78,15 @@ pub struct Operator {
     #[serde(default)]
     pub rkn_registry_number: Option<String>,
     pub responsible_person: ResponsiblePerson,
+    /// The day processing of personal data began: item 8 of the notice of ст. 22 ч. 3. Absent
+    /// until the operator states it; the notice then lists the item as missing.
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub processing_started: Option<jiff::civil::Date>,
+    /// The level of protection (уровень защищённости, 1–4) the operator established for its
+    /// information system under Постановление Правительства РФ от 01.11.2012 № 1119: item 11 of
+    /// the notice of ст. 22 ч. 3. Absent until the operator has assessed it.
+    #[serde(default, deserialize_with = "de_protection_level")]
+    pub protection_level: Option<u8>,
     /// The details are placeholders that the operator must replace before going live.
     #[serde(default)]
     pub demo: bool,
@@ -416,6 +425,58 @@ pub enum StorageKind {
     KeyStore,
     Export,
     Paper,
+}
+
+impl StorageKind {
+    pub const ALL: [StorageKind; 5] = [
+        StorageKind::Primary,
+        StorageKind::Backup,
+        StorageKind::KeyStore,
+        StorageKind::Export,
+        StorageKind::Paper,
+    ];
+
+    /// The stores pdvault itself writes: its database, the archives of `pdv backup` (data and
+    /// keys), the master key with the wrapped keys, and the files of `pdv export`. A policy must
+    /// say where each lives (ст. 18 ч. 5; ст. 22 ч. 3 п. 10.1).
+    pub const USED_BY_PDVAULT: [StorageKind; 4] = [
+        StorageKind::Primary,
+        StorageKind::Backup,
+        StorageKind::KeyStore,
+        StorageKind::Export,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageKind::Primary => "primary",
+            StorageKind::Backup => "backup",
+            StorageKind::KeyStore => "key_store",
+            StorageKind::Export => "export",
+            StorageKind::Paper => "paper",
+        }
+    }
+
+    /// What the store is, in the notice and in messages.
+    pub fn title_ru(self) -> &'static str {
+        match self {
+            StorageKind::Primary => "основная база данных",
+            StorageKind::Backup => "резервные копии",
+            StorageKind::KeyStore => "хранилище ключей",
+            StorageKind::Export => "выгрузки",
+            StorageKind::Paper => "бумажный архив",
+        }
+    }
+
+    /// What lies there, for "where … are kept".
+    pub fn what_ru(self) -> &'static str {
+        match self {
+            StorageKind::Primary => "основная база данных",
+            StorageKind::Backup => "резервные копии (pdv backup)",
+            StorageKind::KeyStore => "мастер-ключ и архивы ключей",
+            StorageKind::Export => "выгрузки (pdv export, pdv requests export)",
+            StorageKind::Paper => "бумажные документы",
+        }
+    }
 }
 
 /// `[[security_measure]]`: a protection measure the operator takes (seed clause 7).

@@ -129,6 +129,24 @@ pub(crate) fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::civil::Da
     }
 }
 
+/// An optional date: `processing_started = 2025-09-01`.
+pub(crate) fn de_opt_date<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<jiff::civil::Date>, D::Error> {
+    de_date(d).map(Some)
+}
+
+/// A level of protection of Постановление Правительства РФ № 1119: 1 (highest) to 4.
+pub(crate) fn de_protection_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let level = i64::deserialize(d)?;
+    match u8::try_from(level) {
+        Ok(l @ 1..=4) => Ok(Some(l)),
+        _ => Err(serde::de::Error::custom(format!(
+            "уровень защищённости {level} не существует: по ПП РФ № 1119 их четыре, от 1 (высший) до 4"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,3 +228,114 @@ fn shipped_policies_load() {
         );
     }
 }
+
+#[test]
+fn every_store_abroad_is_refused_on_its_line_and_a_paper_archive_warned() {
+    for (id, kind) in [
+        ("primary", "основная база данных"),
+        ("backup", "резервные копии"),
+        ("keys", "хранилище ключей"),
+        ("exports", "выгрузки"),
+    ] {
+        let entry = format!("id = \"{id}\"\nkind = ");
+        let at = MINIMAL.find(&entry).expect("store in fixture");
+        let country = at + MINIMAL[at..].find("country = \"RU\"").unwrap();
+        let src = format!(
+            "{}country = \"DE\"{}",
+            &MINIMAL[..country],
+            &MINIMAL[country + "country = \"RU\"".len()..]
+        );
+        fails_at(
+            &src,
+            "country = \"DE\"",
+            &format!("хранилище «{id}» ({kind})"),
+        );
+        let errors = load(&src).unwrap_err().to_string();
+        assert!(errors.contains("ст. 18 ч. 5 152-ФЗ"), "{errors}");
+        assert_eq!(
+            errors.contains("pdv serve с такой политикой не запустится"),
+            id == "primary",
+            "{errors}"
+        );
+    }
+    let paper = variant(
+        "[requests]",
+        "[[storage]]\nid = \"paper\"\nkind = \"paper\"\ntitle = \"Архив\"\ncountry = \"KZ\"\n\n[requests]",
+    );
+    let loaded = load(&paper).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("бумажный архив «paper»"))
+    );
+    fails_at(
+        &variant(
+            "country = \"RU\"\naddress = \"Московская",
+            "country = \"de\"\naddress = \"Московская",
+        ),
+        "country = \"de\"",
+        "не похож на ISO 3166-1",
+    );
+}
+
+#[test]
+fn a_store_pdvault_writes_but_the_policy_does_not_declare_is_reported() {
+    let src = variant(
+        "[[storage]]\nid = \"exports\"\nkind = \"export\"\ntitle = \"Выгрузки\"\ncountry = \"RU\"\naddress = \"г. Москва, ул. Примерная, д. 1\"\n",
+        "",
+    );
+    let loaded = load(&src).unwrap_or_else(|e| panic!("{e}"));
+    let w = loaded
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("kind = \"export\""))
+        .expect("a warning about the missing export store");
+    assert!(w.render("p.toml", &src).contains("p.toml:"), "{w:?}");
+    assert!(
+        load(MINIMAL)
+            .unwrap()
+            .warnings
+            .iter()
+            .all(|w| !w.message.contains("[[storage]]"))
+    );
+    let src = variant("kind = \"primary\"", "kind = \"backup\"");
+    assert!(
+        load(&src)
+            .unwrap_err()
+            .to_string()
+            .contains("не объявлена основная база данных")
+    );
+}
+
+#[test]
+fn notice_fields_are_optional_but_checked_and_warned_about() {
+    let src = variant(
+        "processing_started = 2025-09-01\nprotection_level = 4\n",
+        "",
+    );
+    let loaded = load(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.policy.operator.processing_started.is_none());
+    for words in ["дата начала обработки", "уровень защищённости"]
+    {
+        assert!(
+            loaded.warnings.iter().any(|w| w.message.contains(words)),
+            "{words}"
+        );
+    }
+    fails_at(
+        &variant("protection_level = 4", "protection_level = 5"),
+        "protection_level = 5",
+        "уровень защищённости 5 не существует",
+    );
+    let errors = load(&variant(
+        "processing_started = 2025-09-01",
+        "processing_started = \"вчера\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("processing_started") || errors.contains("дата"),
+        "{errors}"
+    );
+}

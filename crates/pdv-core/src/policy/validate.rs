@@ -94,6 +94,7 @@ pub(crate) fn validate(p: &Policy) -> Vec<Diagnostic> {
         v.third_party(party, is_processor, &purposes, &categories, &bases);
     }
     v.storage(p);
+    v.notice_items(p);
     v.refs(&p.requests.channels, &channels, "канал", "[[channel]]");
     v.email(&p.requests.email);
     if p.requests.channels.is_empty() {
@@ -482,6 +483,13 @@ impl Validator {
         }
     }
 
+    /// Localisation (ст. 18 ч. 5): every store pdvault itself uses must be declared, and none
+    /// holding personal data may be abroad. Since 01.07.2025 the norm forbids recording,
+    /// systematising, accumulating, storing, rectifying and extracting Russian citizens' data in
+    /// databases outside Russia, so a backup, a key store or an export abroad is as unlawful as
+    /// the primary database; each is an error. `pdv serve` refuses to start on any of them
+    /// because it refuses every policy with an error. A paper archive is not a database, so one
+    /// abroad is a warning: moving documents there is a cross-border transfer (ст. 12).
     fn storage(&mut self, p: &Policy) {
         if !p.storage.iter().any(|s| s.kind == StorageKind::Primary) {
             self.out.push(
@@ -490,19 +498,72 @@ impl Validator {
                 ),
             );
         }
-        for s in &p.storage {
-            let in_russia = *s.country == *"RU";
-            if !in_russia
-                && matches!(
-                    s.kind,
-                    StorageKind::Primary | StorageKind::Backup | StorageKind::KeyStore
-                )
-            {
+        for kind in StorageKind::USED_BY_PDVAULT {
+            if kind != StorageKind::Primary && !p.storage.iter().any(|s| s.kind == kind) {
                 self.out.push(
-                    Diagnostic::error(Some(s.country.span()), format!("хранилище «{}» находится за пределами России ({}): это запрещено ({})", s.id, s.country, law::LOCALISATION_NORM))
-                        .help("запись, систематизация, накопление, хранение ПДн граждан РФ — только в базах данных на территории России"),
+                    Diagnostic::warning(
+                        p.storage.first().map(|s| s.id.span()),
+                        format!(
+                            "в [[storage]] не объявлено место, где лежат {} (kind = \"{}\")",
+                            kind.what_ru(),
+                            kind.as_str()
+                        ),
+                    )
+                    .help(format!(
+                        "pdvault сам создаёт {}: объявите, где они хранятся, с country и address — это сведения п. 10.1 уведомления по ст. 22 ч. 3 и предмет проверки локализации ({})",
+                        kind.what_ru(),
+                        law::LOCALISATION_NORM
+                    )),
                 );
             }
+        }
+        for s in &p.storage {
+            if !(s.country.len() == 2 && s.country.chars().all(|c| c.is_ascii_uppercase())) {
+                self.out.push(
+                    Diagnostic::error(
+                        Some(s.country.span()),
+                        format!("код страны «{}» не похож на ISO 3166-1", s.country),
+                    )
+                    .help("две заглавные латинские буквы, например \"RU\""),
+                );
+                continue;
+            }
+            if *s.country == *"RU" {
+                continue;
+            }
+            if s.kind == StorageKind::Paper {
+                self.out.push(
+                    Diagnostic::warning(Some(s.country.span()), format!("бумажный архив «{}» находится за пределами России ({})", s.id, s.country))
+                        .help("ст. 18 ч. 5 говорит о базах данных, но вывоз документов с персональными данными за рубеж — трансграничная передача (ст. 12); держите архив в России"),
+                );
+                continue;
+            }
+            let consequence = if s.kind == StorageKind::Primary {
+                "; pdv serve с такой политикой не запустится"
+            } else {
+                ""
+            };
+            self.out.push(
+                Diagnostic::error(Some(s.country.span()), format!("хранилище «{}» ({}) находится за пределами России ({}): это запрещено ({}){consequence}", s.id, s.kind.title_ru(), s.country, law::LOCALISATION_NORM))
+                    .help("запись, систематизация, накопление, хранение, уточнение и извлечение ПДн граждан РФ — только с использованием баз данных на территории России; перенесите хранилище и укажите country = \"RU\""),
+            );
+        }
+    }
+
+    /// Items of the ст. 22 ч. 3 notice that only the policy can state.
+    fn notice_items(&mut self, p: &Policy) {
+        let o = &p.operator;
+        if o.processing_started.is_none() {
+            self.out.push(
+                Diagnostic::warning(Some(o.inn.span()), "не указана дата начала обработки персональных данных")
+                    .help("добавьте в [operator] processing_started = ГГГГ-ММ-ДД: это п. 8 уведомления по ст. 22 ч. 3, без него pdv rkn notice покажет пункт как незаполненный"),
+            );
+        }
+        if o.protection_level.is_none() {
+            self.out.push(
+                Diagnostic::warning(Some(o.inn.span()), "не указан уровень защищённости информационной системы")
+                    .help(format!("определите его по {} и добавьте в [operator] protection_level = 1…4: это п. 11 уведомления по ст. 22 ч. 3", law::PROTECTION_REQUIREMENTS)),
+            );
         }
     }
 
