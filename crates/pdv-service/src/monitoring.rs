@@ -23,6 +23,10 @@ pub struct Gauges {
     /// Destroyed subjects (keys shredded) whose leftover ciphertext the sweep has not deleted
     /// yet: it should fall back to zero shortly after every destruction.
     pub sweep_backlog: u64,
+    /// Incidents of the register not closed or dismissed.
+    pub incidents_open: u64,
+    /// Incidents with a notice to Roskomnadzor past its 24 or 72 hours (ст. 21 ч. 3.1).
+    pub incidents_overdue: u64,
 }
 
 impl Vault {
@@ -32,12 +36,15 @@ impl Vault {
         let counts = self.store().counts().await?;
         let dues = self.store().open_request_dues().await?;
         let overdue = dues.iter().filter(|due| self.is_past_due(due)).count();
+        let (incidents_open, incidents_overdue) = self.incident_gauges().await?;
         Ok(Gauges {
             audit_chain_length: counts.audit_events,
             subjects: counts.subjects,
             requests_open: dues.len() as u64,
             requests_overdue: overdue as u64,
             sweep_backlog: counts.sweep_backlog,
+            incidents_open,
+            incidents_overdue,
         })
     }
 }

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, retention, routes};
+use crate::{accounts, incidents, journal, retention, routes};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -83,6 +83,12 @@ const PROBLEM_JSON: &str = "application/problem+json";
         retention::plan,
         retention::retained,
         retention::run,
+        incidents::register,
+        incidents::list,
+        incidents::due,
+        incidents::show,
+        incidents::step,
+        incidents::notice,
     ),
     components(
         schemas(ProblemDetails),
@@ -112,6 +118,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "requests", description = "Журнал учёта обращений субъектов и запросов Роскомнадзора: регистрация с законным сроком в рабочих днях, шаги, продление, ответ, отказ. Журнал только дополняется."),
         (name = "outbox", description = "Исходящие: ответы и уведомления заявителям для почтовой или SMS-интеграции оператора; pdvault сам ничего не отправляет."),
         (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
+        (name = "incidents", description = "Реестр инцидентов (ст. 21 ч. 3.1 152-ФЗ): регистрация неправомерной или случайной передачи персональных данных, таймеры первичного уведомления Роскомнадзора (24 часа) и результатов внутреннего расследования (72 часа) с момента выявления, отметки об уведомлениях, проекты уведомлений. Реестр только дополняется."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

@@ -137,6 +137,16 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/retention/plan", crate::retention::plan).needs(P::ViewActs),
         get("/api/v1/retention/retained", crate::retention::retained).needs(P::ViewActs),
         post("/api/v1/retention/run", crate::retention::run).needs(P::RunRetention),
+        post("/api/v1/incidents", crate::incidents::register).needs(P::ReportIncident),
+        get("/api/v1/incidents", crate::incidents::list).needs(P::ViewIncidents),
+        get("/api/v1/incidents/due", crate::incidents::due).needs(P::ViewIncidents),
+        get("/api/v1/incidents/{number}", crate::incidents::show).needs(P::ViewIncidents),
+        post("/api/v1/incidents/{number}/steps", crate::incidents::step).needs(P::ManageIncidents),
+        get(
+            "/api/v1/incidents/{number}/notice",
+            crate::incidents::notice,
+        )
+        .needs(P::ViewIncidents),
     ]
 }
 

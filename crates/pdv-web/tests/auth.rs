@@ -164,6 +164,28 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/retention/plan", &["dpo", "auditor"]),
     ("GET", "/api/v1/retention/retained", &["dpo", "auditor"]),
     ("POST", "/api/v1/retention/run", &["dpo"]),
+    ("POST", "/api/v1/incidents", &["admin", "dpo", "agent"]),
+    (
+        "GET",
+        "/api/v1/incidents",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    (
+        "GET",
+        "/api/v1/incidents/due",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    (
+        "GET",
+        "/api/v1/incidents/{number}",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    ("POST", "/api/v1/incidents/{number}/steps", &["dpo"]),
+    (
+        "GET",
+        "/api/v1/incidents/{number}/notice",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
 ];
 
 #[test]

@@ -164,6 +164,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "requests",
         "outbox",
         "retention",
+        "incidents",
     ]
     .into();
     assert_eq!(tags, expected);
@@ -277,8 +278,8 @@ fn creates_document_idempotency() {
             "{method} {path}: Idempotent-Replayed header"
         );
     }
-    // subjects, records, consents, contracts, retention events, blocks, requests
-    assert_eq!(creates, 7);
+    // subjects, records, consents, contracts, retention events, blocks, requests, incidents
+    assert_eq!(creates, 8);
 }
 
 struct TestApp {
