@@ -28,6 +28,7 @@ mod bench;
 mod config;
 mod deadline;
 mod export;
+mod incidents;
 mod requests;
 mod retention;
 mod rkn;
@@ -81,6 +82,10 @@ enum Command {
     /// The request journal: what is due or overdue, and an export of the journal as CSV.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
+    /// The register of incidents (ст. 21 ч. 3.1): register, what is due (exit 3 when a notice is
+    /// overdue), show, draft notices to Roskomnadzor, record steps.
+    #[command(subcommand)]
+    Incidents(incidents::IncidentsCommand),
     /// Benchmarks: `destroy` measures destruction on SQLite against a plain baseline.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -280,6 +285,7 @@ impl Cli {
             Command::Demo(demo) => Some(&demo.common),
             Command::Backup(cmd) => Some(&cmd.common),
             Command::Requests(cmd) => Some(cmd.common()),
+            Command::Incidents(cmd) => Some(cmd.common()),
             Command::Retention(cmd) => Some(cmd.common()),
             Command::Acts(cmd) => Some(cmd.common()),
             Command::Rkn(cmd) => Some(cmd.common()),
@@ -436,6 +442,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => accounts::keys(cmd, config).await,
         Command::Backup(cmd) => backup::backup(cmd, config).await,
         Command::Requests(cmd) => requests::run(cmd, config).await,
+        Command::Incidents(cmd) => incidents::run(cmd, config).await,
         Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Acts(cmd) => acts::run(cmd, config).await,
         Command::Rkn(cmd) => rkn::run(cmd, config).await,

@@ -139,6 +139,72 @@ pub const CROSS_BORDER_WAIT_WORKING_DAYS: u32 = 10;
 /// The norm of [`CROSS_BORDER_WAIT_WORKING_DAYS`].
 pub const CROSS_BORDER_WAIT_NORM: &str = "ст. 12 ч. 6, 10 152-ФЗ";
 
+/// Incidents: on an unlawful or accidental transfer (provision, dissemination, access) of
+/// personal data that violated subjects' rights, the operator notifies Roskomnadzor twice,
+/// within 24 and 72 hours of detection (ч. 3.1 added by 266-ФЗ of 14.07.2022, in force since
+/// 01.09.2022). The two periods are the stages of rule D7 of `deadline::RULES`.
+pub const INCIDENT_NORM: &str = "ст. 21 ч. 3.1 152-ФЗ";
+
+/// An element a notice about an incident must contain: its id (as the draft's `missing` names
+/// it), the law's words, and the heading the draft gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NoticeElement {
+    pub id: &'static str,
+    pub law: &'static str,
+    pub heading: &'static str,
+    pub norm: &'static str,
+}
+
+/// What the first notice, within 24 hours, must say (ст. 21 ч. 3.1 п. 1).
+pub const INCIDENT_FIRST_NOTICE_ELEMENTS: [NoticeElement; 5] = [
+    NoticeElement {
+        id: "incident",
+        law: "о произошедшем инциденте",
+        heading: "Сведения об инциденте",
+        norm: "ст. 21 ч. 3.1 п. 1 152-ФЗ",
+    },
+    NoticeElement {
+        id: "causes",
+        law: "о предполагаемых причинах, повлекших нарушение прав субъектов персональных данных",
+        heading: "Предполагаемые причины, повлёкшие нарушение прав субъектов персональных данных",
+        norm: "ст. 21 ч. 3.1 п. 1 152-ФЗ",
+    },
+    NoticeElement {
+        id: "harm",
+        law: "о предполагаемом вреде, нанесенном правам субъектов персональных данных",
+        heading: "Предполагаемый вред, нанесённый правам субъектов персональных данных",
+        norm: "ст. 21 ч. 3.1 п. 1 152-ФЗ",
+    },
+    NoticeElement {
+        id: "measures",
+        law: "о принятых мерах по устранению последствий соответствующего инцидента",
+        heading: "Принятые меры по устранению последствий инцидента",
+        norm: "ст. 21 ч. 3.1 п. 1 152-ФЗ",
+    },
+    NoticeElement {
+        id: "contact",
+        law: "сведения о лице, уполномоченном оператором на взаимодействие с уполномоченным органом по защите прав субъектов персональных данных, по вопросам, связанным с выявленным инцидентом",
+        heading: "Лицо, уполномоченное оператором на взаимодействие с Роскомнадзором по вопросам, связанным с инцидентом",
+        norm: "ст. 21 ч. 3.1 п. 1 152-ФЗ",
+    },
+];
+
+/// What the second notice, within 72 hours, must say (ст. 21 ч. 3.1 п. 2).
+pub const INCIDENT_RESULTS_ELEMENTS: [NoticeElement; 2] = [
+    NoticeElement {
+        id: "results",
+        law: "о результатах внутреннего расследования выявленного инцидента",
+        heading: "Результаты внутреннего расследования",
+        norm: "ст. 21 ч. 3.1 п. 2 152-ФЗ",
+    },
+    NoticeElement {
+        id: "persons",
+        law: "сведения о лицах, действия которых стали причиной выявленного инцидента (при наличии)",
+        heading: "Сведения о лицах, действия которых стали причиной инцидента",
+        norm: "ст. 21 ч. 3.1 п. 2 152-ФЗ",
+    },
+];
+
 /// Words that, used as a category or field name, reveal a special category or biometrics.
 ///
 /// The policy model refuses an ordinary category whose id or title contains one of these, and

@@ -16,6 +16,7 @@ pub mod depersonalise;
 pub mod field;
 pub mod identifier;
 pub mod ids;
+pub mod incident;
 pub mod law;
 pub mod operation;
 pub mod policy;

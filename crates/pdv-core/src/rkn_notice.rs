@@ -278,7 +278,7 @@ pub struct NoticeForeignParty {
     /// `processor` or `recipient`.
     pub role: String,
     pub country: String,
-    /// `adequate` or `not_adequate`, as the policy's `[cross_border]` says.
+    /// `convention_108`, `rkn_list` or `other`, as the policy's `[cross_border]` says.
     pub adequacy: Option<String>,
     /// When Roskomnadzor was notified of the transfer (ст. 12 ч. 3).
     pub rkn_notice_date: Option<String>,
@@ -799,7 +799,12 @@ impl NoticeContent {
                             "получатель"
                         };
                         let adequacy = match f.adequacy.as_deref() {
-                            Some("adequate") => "страна, обеспечивающая адекватную защиту",
+                            Some("convention_108") => {
+                                "страна — участник Конвенции 108, обеспечивающая адекватную защиту"
+                            }
+                            Some("rkn_list") => {
+                                "страна из перечня Роскомнадзора, обеспечивающая адекватную защиту"
+                            }
                             Some(_) => "страна, не обеспечивающая адекватной защиты",
                             None => "передача не оформлена",
                         };

@@ -30,12 +30,14 @@ impl Vault {
             problem: Some(b.to_string()),
         };
         let mut journal = crate::journal::AuditedJournal::default();
+        let mut incidents = crate::incidents::AuditedIncidents::default();
         loop {
             let page = self.store().audit_events(from, PAGE).await?;
             let Some(last) = page.last() else { break };
             from = last.seq + 1;
             for event in &page {
                 journal.note(event);
+                incidents.note(event);
                 if let Err(b) = verifier.push(event) {
                     let checked = verifier.head().map_or(0, |(seq, _)| seq);
                     return Ok(broken(b, checked));
@@ -74,22 +76,29 @@ impl Vault {
             });
         }
         match verifier.finish(sealed_head, seal_ok) {
-            Ok(n) => Ok(match self.verify_journal(&journal).await? {
-                // The chain holds, but a journal row no longer matches the digest its audit
-                // event recorded: the journal was edited outside pdvault.
-                Some((seq, problem)) => AuditReport {
-                    intact: false,
-                    events: n,
-                    first_bad_seq: Some(seq),
-                    problem: Some(problem),
-                },
-                None => AuditReport {
-                    intact: true,
-                    events: n,
-                    first_bad_seq: None,
-                    problem: None,
-                },
-            }),
+            Ok(n) => {
+                // The chain holds, but a row of the journal or of the register of incidents no
+                // longer matches the digest its audit event recorded: it was edited outside
+                // pdvault.
+                let edited = match self.verify_journal(&journal).await? {
+                    Some(found) => Some(found),
+                    None => self.verify_incidents(&incidents).await?,
+                };
+                Ok(match edited {
+                    Some((seq, problem)) => AuditReport {
+                        intact: false,
+                        events: n,
+                        first_bad_seq: Some(seq),
+                        problem: Some(problem),
+                    },
+                    None => AuditReport {
+                        intact: true,
+                        events: n,
+                        first_bad_seq: None,
+                        problem: None,
+                    },
+                })
+            }
             Err(b) => Ok(broken(b, checked)),
         }
     }

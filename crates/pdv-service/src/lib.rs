@@ -16,6 +16,7 @@ mod clock;
 mod demo;
 mod depersonalise;
 mod error;
+mod incidents;
 mod journal;
 mod keys;
 mod monitoring;
@@ -41,6 +42,10 @@ pub use depersonalise::{
     DepersonalisationReport, DepersonaliseRequest, DepersonalisedExport, K_NOT_REACHED,
 };
 pub use error::{Problem, ServiceError, ServiceResult};
+pub use incidents::{
+    IncidentEntryView, IncidentFilter, IncidentStep, IncidentView, NoticeDraft, NoticeView,
+    TimerView,
+};
 pub use journal::{
     EntryView, MissingView, NewRequest, RequestFilter, RequestStep, RequestView, Requester,
 };

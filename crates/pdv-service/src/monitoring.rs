@@ -26,6 +26,10 @@ pub struct Gauges {
     /// The ст. 22 notice needs filing: never recorded as filed, or the policy changed what the
     /// filed one states (see `rkn.rs`).
     pub rkn_notice_stale: bool,
+    /// Incidents of the register not closed or dismissed.
+    pub incidents_open: u64,
+    /// Incidents with a notice to Roskomnadzor past its 24 or 72 hours (ст. 21 ч. 3.1).
+    pub incidents_overdue: u64,
 }
 
 impl Vault {
@@ -35,6 +39,7 @@ impl Vault {
         let counts = self.store().counts().await?;
         let dues = self.store().open_request_dues().await?;
         let overdue = dues.iter().filter(|due| self.is_past_due(due)).count();
+        let (incidents_open, incidents_overdue) = self.incident_gauges().await?;
         Ok(Gauges {
             audit_chain_length: counts.audit_events,
             subjects: counts.subjects,
@@ -42,6 +47,8 @@ impl Vault {
             requests_overdue: overdue as u64,
             sweep_backlog: counts.sweep_backlog,
             rkn_notice_stale: self.rkn_notice().await?.status.needs_filing(),
+            incidents_open,
+            incidents_overdue,
         })
     }
 }

@@ -22,6 +22,7 @@
 mod access;
 mod backup;
 mod destruction;
+mod incidents;
 mod journal;
 mod retained;
 mod transfers;
@@ -275,6 +276,10 @@ impl Store for SqliteStore {
 
     async fn open_request_dues(&self) -> StoreResult<Vec<String>> {
         journal::open_request_dues(&self.pool).await
+    }
+
+    async fn incident_statuses(&self, statuses: &[String]) -> StoreResult<Vec<(i64, String)>> {
+        incidents::incident_statuses(&self.pool, statuses).await
     }
 
     async fn counts(&self) -> StoreResult<StoreCounts> {
@@ -1027,6 +1032,39 @@ impl Transaction for SqliteTx {
         limit: u32,
     ) -> StoreResult<Vec<RetainedRow>> {
         retained::retained(&mut self.tx, after, limit).await
+    }
+
+    async fn next_incident_seq(&mut self, year: i16) -> StoreResult<u32> {
+        incidents::next_incident_seq(&mut self.tx, year).await
+    }
+
+    async fn insert_incident(&mut self, incident: &IncidentRow) -> StoreResult<()> {
+        incidents::insert_incident(&mut self.tx, incident).await
+    }
+
+    async fn insert_incident_entry(&mut self, entry: &IncidentEntryRow) -> StoreResult<()> {
+        incidents::insert_incident_entry(&mut self.tx, entry).await
+    }
+
+    async fn incident_by_number(
+        &mut self,
+        year: i16,
+        seq: u32,
+    ) -> StoreResult<Option<IncidentState>> {
+        incidents::incident_by_number(&mut self.tx, year, seq).await
+    }
+
+    async fn incident_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<IncidentEntryRow>> {
+        incidents::incident_entries(&mut self.tx, id).await
+    }
+
+    async fn incidents(
+        &mut self,
+        after: Option<(i16, u32)>,
+        limit: u32,
+        statuses: &[String],
+    ) -> StoreResult<Vec<IncidentState>> {
+        incidents::incidents(&mut self.tx, after, limit, statuses).await
     }
 
     async fn next_request_seq(&mut self, year: i16) -> StoreResult<u32> {

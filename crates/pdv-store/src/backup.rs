@@ -13,7 +13,7 @@
 
 /// The schema version this build writes and reads: the highest migration number of both
 /// backends (a test checks it against the migration files).
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Which archive a table goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,6 +375,38 @@ pub static TABLES: &[TableSpec] = &[
             opt("details_ct", Bytes),
         ],
         key: &["request_id", "entry_no"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "incidents",
+        columns: &[
+            col("incident_id", Bytes),
+            col("year", Int32),
+            col("seq", Int),
+            col("detected_at", Int),
+            col("registered_at", Int),
+            col("registered_by", Text),
+            col("categories", TextList),
+            col("subjects", Int),
+            col("identifiers", Int),
+            col("details_ct", Bytes),
+        ],
+        key: &["incident_id"],
+        part: Part::Data,
+    },
+    TableSpec {
+        name: "incident_entries",
+        columns: &[
+            col("incident_id", Bytes),
+            col("entry_no", Int),
+            col("at", Int),
+            col("actor", Text),
+            col("step", Text),
+            col("status", Text),
+            opt("occurred_at", Int),
+            opt("details_ct", Bytes),
+        ],
+        key: &["incident_id", "entry_no"],
         part: Part::Data,
     },
     TableSpec {

@@ -57,7 +57,8 @@ macro_rules! conformance_tests {
             shredding_keys_hides_a_subject_until_the_sweep_deletes_the_rest,
             sweeping_is_bounded_resumable_and_idempotent,
             retained_records_round_trip_in_id_order,
-            transfers_and_recipient_withdrawals_round_trip
+            transfers_and_recipient_withdrawals_round_trip,
+            the_incident_register_numbers_incidents_and_derives_their_status
         );
     };
     (@each required $make:path; $($name:ident),*) => {
@@ -810,8 +811,182 @@ async fn populate_every_table(store: &dyn Store) -> (SubjectId, SubjectId) {
         .await
         .unwrap();
     tx.insert_retained(&retained_row(1)).await.unwrap();
+    // An incident with a hostile category name, and an entry with every nullable column NULL.
+    let incident = IncidentRow {
+        categories: vec!["contacts".into(), hostile.into()],
+        ..incident_row(1, 2026, 1)
+    };
+    tx.insert_incident(&incident).await.unwrap();
+    tx.insert_incident_entry(&incident_entry(&incident, 1, "registered", None))
+        .await
+        .unwrap();
+    tx.insert_incident_entry(&IncidentEntryRow {
+        details_ct: None,
+        ..incident_entry(&incident, 2, "registered", None)
+    })
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     (a, b)
+}
+
+fn incident_row(n: u8, year: i16, seq: u32) -> IncidentRow {
+    IncidentRow {
+        id: uuid::Uuid::from_bytes(id(150 + n)),
+        year,
+        seq,
+        detected_at_ms: 1_767_000_000_000 + i64::from(n),
+        registered_at_ms: 1_767_000_100_000 + i64::from(n),
+        registered_by: "agent".into(),
+        categories: vec!["contacts".into(), "order".into()],
+        subjects: 120 + i64::from(n),
+        identifiers: 0,
+        details_ct: vec![n; 24],
+    }
+}
+
+fn incident_entry(
+    incident: &IncidentRow,
+    entry_no: u32,
+    status: &str,
+    occurred_at_ms: Option<i64>,
+) -> IncidentEntryRow {
+    IncidentEntryRow {
+        incident: incident.id,
+        entry_no,
+        at_ms: 3_000 + i64::from(entry_no),
+        actor: "dpo".into(),
+        step: "step".into(),
+        status: status.into(),
+        occurred_at_ms,
+        details_ct: Some(vec![5; usize::try_from(entry_no).unwrap_or(1)]),
+    }
+}
+
+pub async fn the_incident_register_numbers_incidents_and_derives_their_status(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.next_incident_seq(2026).await.unwrap(), 1);
+    assert!(tx.incidents(None, 10, &[]).await.unwrap().is_empty());
+    let a = incident_row(1, 2026, 1);
+    let b = IncidentRow {
+        categories: vec![],
+        ..incident_row(2, 2026, 2)
+    };
+    let c = incident_row(3, 2027, 1);
+    for i in [&a, &b, &c] {
+        tx.insert_incident(i).await.unwrap();
+        tx.insert_incident_entry(&incident_entry(i, 1, "registered", None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tx.next_incident_seq(2026).await.unwrap(), 3);
+    assert_eq!(tx.next_incident_seq(2027).await.unwrap(), 2);
+    assert_eq!(tx.next_incident_seq(2028).await.unwrap(), 1);
+    tx.insert_incident_entry(&incident_entry(&a, 2, "first_notice_sent", Some(4_000)))
+        .await
+        .unwrap();
+    tx.insert_incident_entry(&incident_entry(&a, 3, "first_notice_sent", None))
+        .await
+        .unwrap();
+    tx.insert_incident_entry(&incident_entry(&c, 2, "dismissed", None))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let got = tx
+        .incident_by_number(2026, 1)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(got.incident, a, "the incident reads back as written");
+    assert_eq!(got.status, "first_notice_sent", "the last entry's status");
+    assert_eq!(got.entries, 3);
+    let got = tx
+        .incident_by_number(2026, 2)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(got.incident, b, "an empty category list reads back empty");
+    assert_eq!(got.status, "registered");
+    assert!(tx.incident_by_number(2026, 9).await.unwrap().is_none());
+    assert_eq!(
+        tx.incident_entries(a.id).await.unwrap(),
+        vec![
+            incident_entry(&a, 1, "registered", None),
+            incident_entry(&a, 2, "first_notice_sent", Some(4_000)),
+            incident_entry(&a, 3, "first_notice_sent", None),
+        ]
+    );
+    assert!(
+        tx.incident_entries(uuid::Uuid::from_bytes(id(250)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let numbers = |list: Vec<IncidentState>| -> Vec<(i16, u32)> {
+        list.iter()
+            .map(|i| (i.incident.year, i.incident.seq))
+            .collect()
+    };
+    assert_eq!(
+        numbers(tx.incidents(None, 10, &[]).await.unwrap()),
+        vec![(2026, 1), (2026, 2), (2027, 1)]
+    );
+    assert_eq!(
+        numbers(tx.incidents(Some((2026, 1)), 1, &[]).await.unwrap()),
+        vec![(2026, 2)]
+    );
+    let open = ["registered".to_string(), "first_notice_sent".to_string()];
+    assert_eq!(
+        numbers(tx.incidents(None, 10, &open).await.unwrap()),
+        vec![(2026, 1), (2026, 2)]
+    );
+    assert_eq!(
+        numbers(tx.incidents(Some((2026, 2)), 10, &open).await.unwrap()),
+        vec![]
+    );
+    drop(tx);
+    // Outside any transaction, for monitoring: detection times and last statuses.
+    assert_eq!(
+        store.incident_statuses(&open).await.unwrap(),
+        vec![
+            (a.detected_at_ms, "first_notice_sent".to_string()),
+            (b.detected_at_ms, "registered".to_string()),
+        ]
+    );
+    assert_eq!(store.incident_statuses(&[]).await.unwrap().len(), 3);
+
+    // A failed statement ends a PostgreSQL transaction, so each refusal gets its own.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_incident(&incident_row(4, 2026, 2)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a number is given once"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.insert_incident_entry(&incident_entry(&a, 3, "closed", None))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an entry is never replaced"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.insert_incident(&IncidentRow {
+            subjects: -1,
+            ..incident_row(5, 2026, 5)
+        })
+        .await
+        .is_err(),
+        "counts are never negative"
+    );
 }
 
 fn retained_row(n: u8) -> RetainedRow {

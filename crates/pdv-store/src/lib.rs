@@ -85,6 +85,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// outside any write transaction: for monitoring, which must not wait for the writer.
     async fn open_request_dues(&self) -> StoreResult<Vec<String>>;
 
+    /// The detection time (Unix ms) and last status of every incident of the register whose last
+    /// status is one of `statuses`, read outside any write transaction: for monitoring.
+    async fn incident_statuses(&self, statuses: &[String]) -> StoreResult<Vec<(i64, String)>>;
+
     // Authentication runs on every request, so its lookups are plain reads outside a write
     // transaction; all changes to accounts, sessions and keys go through a `Transaction`.
 
@@ -378,6 +382,30 @@ pub trait Transaction: Send {
     async fn request_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<RequestEntryRow>>;
     /// Requests matching `query`, by number.
     async fn requests(&mut self, query: &RequestQuery) -> StoreResult<Vec<RequestState>>;
+
+    // The register of incidents (ст. 21 ч. 3.1): append-only like the request journal. An
+    // incident row is written once; its history grows by entries, numbered from 1 per incident.
+
+    /// The next running number for incidents detected in `year`.
+    async fn next_incident_seq(&mut self, year: i16) -> StoreResult<u32>;
+    async fn insert_incident(&mut self, incident: &IncidentRow) -> StoreResult<()>;
+    /// Appends an entry; a second entry with the same number is a conflict.
+    async fn insert_incident_entry(&mut self, entry: &IncidentEntryRow) -> StoreResult<()>;
+    async fn incident_by_number(
+        &mut self,
+        year: i16,
+        seq: u32,
+    ) -> StoreResult<Option<IncidentState>>;
+    /// The incident's entries in order.
+    async fn incident_entries(&mut self, id: uuid::Uuid) -> StoreResult<Vec<IncidentEntryRow>>;
+    /// Incidents by number after `after` (year, seq), at most `limit`, whose last status is one
+    /// of `statuses` (any when empty).
+    async fn incidents(
+        &mut self,
+        after: Option<(i16, u32)>,
+        limit: u32,
+        statuses: &[String],
+    ) -> StoreResult<Vec<IncidentState>>;
 
     // Retention anchors.
 

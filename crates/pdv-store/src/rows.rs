@@ -365,3 +365,53 @@ pub struct RecipientWithdrawalRow {
     pub at_ms: i64,
     pub channel: String,
 }
+
+/// An incident of the operator's register (ст. 21 ч. 3.1 152-ФЗ) as registered. Never changed
+/// after insertion: what happens to it is in its [`IncidentEntryRow`]s. Times, counts and
+/// categories are in clear so that timers and monitoring work without keys; `details_ct` (what
+/// happened, causes, harm, measures, the contact person: texts that may name staff) is
+/// ciphertext under the journal key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRow {
+    pub id: uuid::Uuid,
+    /// The year of detection and the running number in it: the incident's number `YYYY-NNNNNN`.
+    pub year: i16,
+    pub seq: u32,
+    /// When the operator detected it: the 24 and 72 hours run from here.
+    pub detected_at_ms: i64,
+    pub registered_at_ms: i64,
+    /// The staff member (login) or key that registered it.
+    pub registered_by: String,
+    /// Category ids of the policy.
+    pub categories: Vec<String>,
+    pub subjects: i64,
+    pub identifiers: i64,
+    pub details_ct: Vec<u8>,
+}
+
+/// One entry of an incident's history, numbered from 1 (registration) and only appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentEntryRow {
+    pub incident: uuid::Uuid,
+    pub entry_no: u32,
+    /// When the entry was written.
+    pub at_ms: i64,
+    pub actor: String,
+    pub step: String,
+    /// The incident's status after this entry.
+    pub status: String,
+    /// When what the entry records happened, if it is not `at_ms` (a notice sent an hour before
+    /// it was recorded).
+    pub occurred_at_ms: Option<i64>,
+    /// The entry's particulars (how a notice was sent and its number, the investigation's
+    /// findings, a reason), ciphertext under the journal key.
+    pub details_ct: Option<Vec<u8>>,
+}
+
+/// An incident with its last status, for lists and monitoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentState {
+    pub incident: IncidentRow,
+    pub status: String,
+    pub entries: u32,
+}

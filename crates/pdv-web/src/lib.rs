@@ -17,6 +17,7 @@ mod accounts;
 pub mod auth;
 mod bodies;
 mod extract;
+mod incidents;
 mod journal;
 pub mod metrics;
 pub mod openapi;

@@ -395,6 +395,8 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         requests_overdue,
         sweep_backlog,
         rkn_notice_stale,
+        incidents_open,
+        incidents_overdue,
     } = *gauges;
     family(
         out,
@@ -438,6 +440,20 @@ fn render_gauges(out: &mut String, gauges: &Gauges) {
         "1, если уведомление об обработке (ст. 22) не подано или устарело после изменения политики",
     );
     let _ = writeln!(out, "pdv_rkn_notice_stale {}", u8::from(rkn_notice_stale));
+    family(
+        out,
+        "pdv_incidents_open",
+        "gauge",
+        "Инциденты реестра, не закрытые и не отклонённые",
+    );
+    let _ = writeln!(out, "pdv_incidents_open {incidents_open}");
+    family(
+        out,
+        "pdv_incidents_overdue",
+        "gauge",
+        "Инциденты, уведомление Роскомнадзора по которым просрочено (24 или 72 часа, ст. 21 ч. 3.1)",
+    );
+    let _ = writeln!(out, "pdv_incidents_overdue {incidents_overdue}");
 }
 
 /// Calls `f` for every series that has seen a request, in a fixed order: routes as the endpoint
@@ -502,7 +518,7 @@ pub(crate) async fn track(
     path = "/metrics",
     tag = "service",
     summary = "Метрики для Prometheus",
-    description = "Показатели сервиса в текстовом формате Prometheus 0.0.4: `pdv_http_requests_total{method,route,status}` и гистограмма `pdv_http_request_duration_seconds{method,route}` (маршрут — шаблон вида `/api/v1/subjects/{subject}`, без идентификаторов; запросы мимо маршрутов — `unmatched`), `pdv_auth_denied_total{reason}`, `pdv_login_failures_total`, `pdv_build_info{version}`, `pdv_up`, а также читаемые из базы в момент опроса `pdv_audit_chain_length` (событий в журнале аудита), `pdv_subjects` (субъектов) и `pdv_destruction_sweep_backlog` (уничтоженных субъектов, чей оставшийся шифротекст ещё не удалён зачисткой); если база не ответила, вместо них `pdv_database_up 0`. Доступ — администратору, аудитору и ключу API с ролью `monitoring` (`pdv keys create --role monitoring`).",
+    description = "Показатели сервиса в текстовом формате Prometheus 0.0.4: `pdv_http_requests_total{method,route,status}` и гистограмма `pdv_http_request_duration_seconds{method,route}` (маршрут — шаблон вида `/api/v1/subjects/{subject}`, без идентификаторов; запросы мимо маршрутов — `unmatched`), `pdv_auth_denied_total{reason}`, `pdv_login_failures_total`, `pdv_build_info{version}`, `pdv_up`, а также читаемые из базы в момент опроса `pdv_audit_chain_length` (событий в журнале аудита), `pdv_subjects` (субъектов) и `pdv_destruction_sweep_backlog` (уничтоженных субъектов, чей оставшийся шифротекст ещё не удалён зачисткой), `pdv_incidents_open` и `pdv_incidents_overdue` (открытые инциденты и те, по которым просрочено уведомление Роскомнадзора); если база не ответила, вместо них `pdv_database_up 0`. Доступ — администратору, аудитору и ключу API с ролью `monitoring` (`pdv keys create --role monitoring`).",
     responses(
         (status = 200, description = "Метрики в текстовом формате Prometheus", content_type = "text/plain; version=0.0.4", body = String),
         (status = 401, response = Unauthorized),
@@ -708,6 +724,8 @@ mod tests {
             requests_overdue: 1,
             sweep_backlog: 3,
             rkn_notice_stale: true,
+            incidents_open: 2,
+            incidents_overdue: 1,
         }));
         let lines = lines(&text);
         for expected in [
@@ -719,6 +737,8 @@ mod tests {
             "pdv_destruction_sweep_backlog 3",
             "pdv_requests_overdue 1",
             "pdv_rkn_notice_stale 1",
+            "pdv_incidents_open 2",
+            "pdv_incidents_overdue 1",
         ] {
             assert!(lines.contains(&expected), "{expected} missing from\n{text}");
         }

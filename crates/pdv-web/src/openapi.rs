@@ -17,7 +17,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ProblemDetails;
-use crate::{accounts, journal, retention, rkn, routes, transfers};
+use crate::{accounts, incidents, journal, retention, rkn, routes, transfers};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -89,6 +89,12 @@ const PROBLEM_JSON: &str = "application/problem+json";
         transfers::register,
         rkn::notice,
         rkn::filed,
+        incidents::register,
+        incidents::list,
+        incidents::due,
+        incidents::show,
+        incidents::step,
+        incidents::notice,
     ),
     components(
         schemas(ProblemDetails),
@@ -120,6 +126,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
         (name = "transfers", description = "Передача данных обработчикам и получателям (п. 4.4–4.8 политики, ст. 6 ч. 3, ст. 12): проверка по перечню, журнал передач, перечень с недостающими условиями договоров."),
         (name = "retention", description = "Сроки хранения и уничтожение: план по правилам политики, выполнение с криптографическим стиранием, акты об уничтожении (Приказ Роскомнадзора № 179) с выгрузкой из журнала событий."),
         (name = "rkn", description = "Уведомление Роскомнадзора об обработке персональных данных (ст. 22 152-ФЗ): содержание из политики, хеш, отметка о подаче и признак устаревания."),
+        (name = "incidents", description = "Реестр инцидентов (ст. 21 ч. 3.1 152-ФЗ): регистрация неправомерной или случайной передачи персональных данных, таймеры первичного уведомления Роскомнадзора (24 часа) и результатов внутреннего расследования (72 часа) с момента выявления, отметки об уведомлениях, проекты уведомлений. Реестр только дополняется."),
         (name = "audit", description = "Журнал аудита: проверка целостности цепочки."),
         (name = "policy", description = "Политика оператора — словарь идентификаторов для остальных запросов."),
         (name = "service", description = "Служебное: состояние сервиса и это описание API."),

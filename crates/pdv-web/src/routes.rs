@@ -155,6 +155,16 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         post("/api/v1/retention/run", crate::retention::run).needs(P::RunRetention),
         get("/api/v1/rkn/notice", crate::rkn::notice).needs(P::ViewRegister),
         post("/api/v1/rkn/notice/filed", crate::rkn::filed).needs(P::FileNotice),
+        post("/api/v1/incidents", crate::incidents::register).needs(P::ReportIncident),
+        get("/api/v1/incidents", crate::incidents::list).needs(P::ViewIncidents),
+        get("/api/v1/incidents/due", crate::incidents::due).needs(P::ViewIncidents),
+        get("/api/v1/incidents/{number}", crate::incidents::show).needs(P::ViewIncidents),
+        post("/api/v1/incidents/{number}/steps", crate::incidents::step).needs(P::ManageIncidents),
+        get(
+            "/api/v1/incidents/{number}/notice",
+            crate::incidents::notice,
+        )
+        .needs(P::ViewIncidents),
     ]
 }
 

@@ -190,6 +190,28 @@ const MATRIX: &[(&str, &str, &[&str])] = &[
         &["admin", "dpo", "agent", "auditor", "integration"],
     ),
     ("POST", "/api/v1/rkn/notice/filed", &["dpo"]),
+    ("POST", "/api/v1/incidents", &["admin", "dpo", "agent"]),
+    (
+        "GET",
+        "/api/v1/incidents",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    (
+        "GET",
+        "/api/v1/incidents/due",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    (
+        "GET",
+        "/api/v1/incidents/{number}",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
+    ("POST", "/api/v1/incidents/{number}/steps", &["dpo"]),
+    (
+        "GET",
+        "/api/v1/incidents/{number}/notice",
+        &["admin", "dpo", "agent", "auditor"],
+    ),
 ];
 
 #[test]

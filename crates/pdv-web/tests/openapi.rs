@@ -166,6 +166,7 @@ fn operations_are_described_in_russian_and_tagged() {
         "retention",
         "transfers",
         "rkn",
+        "incidents",
     ]
     .into();
     assert_eq!(tags, expected);
@@ -280,8 +281,8 @@ fn creates_document_idempotency() {
         );
     }
     // subjects, records, consents, contracts, retention events, blocks, requests, consent
-    // withdrawals for recipients
-    assert_eq!(creates, 8);
+    // withdrawals for recipients, incidents
+    assert_eq!(creates, 9);
 }
 
 struct TestApp {

@@ -204,6 +204,8 @@ async fn metrics_are_prometheus_text(backend: Backend) {
         ("pdv_requests_open", "gauge"),
         ("pdv_requests_overdue", "gauge"),
         ("pdv_destruction_sweep_backlog", "gauge"),
+        ("pdv_incidents_open", "gauge"),
+        ("pdv_incidents_overdue", "gauge"),
         ("pdv_http_requests_total", "counter"),
         ("pdv_http_request_duration_seconds", "histogram"),
         ("pdv_auth_denied_total", "counter"),
