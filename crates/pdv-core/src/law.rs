@@ -133,6 +133,51 @@ pub const PROCESSOR_CONTRACT_NORM: &str = "ст. 6 ч. 3 152-ФЗ";
 /// On a withdrawal of consent the operator stops processing, and makes those who process on its
 /// behalf stop, and destroys the data within 30 days unless a law or contract allows otherwise.
 pub const WITHDRAWAL_STOP_NORM: &str = "ст. 21 ч. 5 152-ФЗ";
+/// Data obtained not from the subject: before processing them the operator tells the subject
+/// who it is, the purpose and basis, the intended users, the subject's rights and the source.
+pub const SOURCE_NOTICE_NORM: &str = "ст. 18 ч. 3 152-ФЗ";
+
+/// Why the operator need not send the notice of [`SOURCE_NOTICE_NORM`] (ст. 18 ч. 4): a category
+/// of the policy that comes from third parties names one, and each record of it keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeExemption {
+    /// The subject was notified by the operator who provided the data (п. 1).
+    NotifiedByProvider,
+    /// Obtained under a federal law, or for a contract the subject is a party to, a beneficiary
+    /// of or a guarantor under (п. 2): e.g. the recipient of goods ordered for them.
+    LawOrContract,
+    /// Made public by the subject or taken from a public source (п. 3).
+    PublicSource,
+    /// Statistics, research, journalism, science or literature, without harm to the subject (п. 4).
+    Research,
+    /// The notice would violate the rights and legitimate interests of third parties (п. 5).
+    ThirdPartyRights,
+}
+
+impl NoticeExemption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeExemption::NotifiedByProvider => "notified_by_provider",
+            NoticeExemption::LawOrContract => "law_or_contract",
+            NoticeExemption::PublicSource => "public_source",
+            NoticeExemption::Research => "research",
+            NoticeExemption::ThirdPartyRights => "third_party_rights",
+        }
+    }
+
+    /// The clause of ст. 18 ч. 4 it rests on.
+    pub fn norm(self) -> &'static str {
+        match self {
+            NoticeExemption::NotifiedByProvider => "ст. 18 ч. 4 п. 1 152-ФЗ",
+            NoticeExemption::LawOrContract => "ст. 18 ч. 4 п. 2 152-ФЗ",
+            NoticeExemption::PublicSource => "ст. 18 ч. 4 п. 3 152-ФЗ",
+            NoticeExemption::Research => "ст. 18 ч. 4 п. 4 152-ФЗ",
+            NoticeExemption::ThirdPartyRights => "ст. 18 ч. 4 п. 5 152-ФЗ",
+        }
+    }
+}
+
 /// Working days Roskomnadzor has to consider a cross-border notice; to a country without adequate
 /// protection nothing may go before they pass.
 pub const CROSS_BORDER_WAIT_WORKING_DAYS: u32 = 10;

@@ -275,6 +275,7 @@ impl Vault {
                         fields,
                         source: Some(source.as_str().to_string()),
                         scope: None,
+                        notice_to: None,
                     },
                 )
                 .await?;

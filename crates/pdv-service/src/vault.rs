@@ -428,6 +428,63 @@ impl Vault {
             })
     }
 
+    /// The ст. 18 ч. 3 notice to a subject whose data of `category` came from someone else.
+    fn source_notice_text(&self, category: &pdv_core::policy::Category, purpose: &str) -> String {
+        let p = self.p();
+        let o = &p.operator;
+        let purpose_view = p.purpose(purpose);
+        let basis = purpose_view.and_then(|x| p.bases.iter().find(|b| b.id == x.basis));
+        let users: Vec<String> = p
+            .processors
+            .iter()
+            .chain(&p.recipients)
+            .filter(|t| t.purposes.iter().any(|x| *x == *purpose))
+            .map(|t| t.name.clone())
+            .collect();
+        let mut lines = vec![
+            "Уведомление об обработке ваших персональных данных".to_string(),
+            String::new(),
+            format!(
+                "{} (ИНН {}, адрес: {}) получил ваши персональные данные ({}) не от вас, а от другого лица, и сообщает вам следующее ({}).",
+                o.full_name,
+                o.inn,
+                o.address,
+                category.title,
+                law::SOURCE_NOTICE_NORM
+            ),
+            format!(
+                "Цель обработки: {}.",
+                purpose_view.map_or(purpose.to_string(), |x| x.title.clone())
+            ),
+            format!(
+                "Правовое основание: {}.",
+                basis.map_or(String::new(), |b| format!(
+                    "{} ({})",
+                    b.title,
+                    b.law_reference
+                        .clone()
+                        .unwrap_or_else(|| b.kind.norm().to_string())
+                ))
+            ),
+            format!(
+                "Предполагаемые пользователи данных: {}.",
+                if users.is_empty() {
+                    format!("работники {}", o.short_name)
+                } else {
+                    format!("работники {} и {}", o.short_name, users.join(", "))
+                }
+            ),
+            "Источник данных: лицо, сообщившее их оператору (например, заказчик, указавший вас получателем, или ваш представитель).".to_string(),
+            "Ваши права: получать сведения об обработке, требовать уточнения, блокирования или уничтожения данных, отозвать согласие, если обработка на нём основана, обжаловать действия оператора в Роскомнадзоре или в суде (ст. 14–17 152-ФЗ).".to_string(),
+            format!(
+                "Обращения: {}; ответственный за организацию обработки — {}, {}.",
+                p.requests.email, o.responsible_person.name, o.responsible_person.email
+            ),
+        ];
+        lines.retain(|l| !l.ends_with(": ."));
+        lines.join("\n")
+    }
+
     pub(crate) fn new_id() -> Uuid {
         Uuid::now_v7()
     }
@@ -613,6 +670,51 @@ impl Vault {
                 ),
             ));
         }
+        // Data from someone else: the subject is told before anything else is done with them
+        // (ст. 18 ч. 3), unless the policy names a ground of ст. 18 ч. 4 for the category.
+        let source_notice = if source == DataSource::ThirdParty {
+            match category.notice_exemption {
+                Some(ground) => Some(SourceNotice::Exempt(ground)),
+                None => {
+                    let derived = values.iter().find_map(|(name, value)| {
+                        category
+                            .field(name)
+                            .filter(|f| {
+                                matches!(
+                                    f.field_type,
+                                    pdv_core::field::FieldType::Email
+                                        | pdv_core::field::FieldType::Phone
+                                )
+                            })
+                            .map(|_| value.clone())
+                    });
+                    match input
+                        .notice_to
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(String::from)
+                        .or(derived)
+                    {
+                        Some(to) => Some(SourceNotice::Queue(to)),
+                        None => {
+                            problems.push(Problem::new(
+                                "notice_to",
+                                "notice_address_required",
+                                format!(
+                                    "данные категории «{}» получены не от субъекта: до их обработки субъекта нужно уведомить ({}); укажите адрес в notice_to или передайте e-mail либо телефон в полях, либо объявите в политике основание освобождения (notice_exemption, ст. 18 ч. 4)",
+                                    category.id,
+                                    law::SOURCE_NOTICE_NORM
+                                ),
+                            ));
+                            None
+                        }
+                    }
+                }
+            }
+        } else {
+            None
+        };
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
@@ -684,14 +786,27 @@ impl Vault {
             fields,
         })
         .await?;
+        let notice = match &source_notice {
+            None => None,
+            Some(SourceNotice::Exempt(ground)) => {
+                Some(format!("exempt: {} ({})", ground.as_str(), ground.norm()))
+            }
+            Some(SourceNotice::Queue(to)) => {
+                let body = self.source_notice_text(category, &input.purpose);
+                self.queue_message(&mut *tx, None, "source_notice", to, &body)
+                    .await?;
+                Some("queued".to_string())
+            }
+        };
         let names: Vec<String> = values.into_iter().map(|(n, _)| n).collect();
-        let event = self.record(actor, "record.add", Operation::Recording, Some(&input.purpose), Some(subject_id), Outcome::Done, json!({ "record": id, "category": category.id, "fields": names, "source": source.as_str() }));
+        let event = self.record(actor, "record.add", Operation::Recording, Some(&input.purpose), Some(subject_id), Outcome::Done, json!({ "record": id, "category": category.id, "fields": names, "source": source.as_str(), "source_notice": notice }));
         let created = RecordCreated {
             id,
             subject: subject_id,
             category: category.id.to_string(),
             fields: names,
             created_at: now,
+            source_notice: notice,
         };
         self.finish_with(tx, vec![event], Some((actor, &created)))
             .await?;
@@ -1391,6 +1506,14 @@ fn block_view(b: &BlockRow) -> BlockView {
 /// Checks values against their category's declared fields (ст. 5 ч. 5: nothing beyond what the
 /// policy declares; special categories refused with their norm) and returns them normalised;
 /// problems are added with the field's path.
+/// What collecting data from a third party owes the subject.
+enum SourceNotice {
+    /// A ground of ст. 18 ч. 4 from the policy: no notice, and the ground is recorded.
+    Exempt(law::NoticeExemption),
+    /// The ст. 18 ч. 3 notice goes to this address through the outbox.
+    Queue(String),
+}
+
 pub(crate) fn check_fields(
     category: &pdv_core::policy::Category,
     fields: &serde_json::Map<String, serde_json::Value>,

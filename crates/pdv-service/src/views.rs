@@ -94,6 +94,11 @@ pub struct NewRecord {
     /// counts per order: e.g. the recipient's address is kept three years after *that* order.
     #[serde(default)]
     pub scope: Option<String>,
+    /// For data obtained from someone else (`source = third_party`) in a category without an
+    /// exemption: where to send the subject the ст. 18 ч. 3 notice (an e-mail, a phone or a postal
+    /// address); by default the first e-mail or phone among the fields.
+    #[serde(default)]
+    pub notice_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -104,6 +109,10 @@ pub struct RecordCreated {
     pub fields: Vec<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
+    /// For data obtained from someone else: `queued` when the ст. 18 ч. 3 notice to the subject
+    /// was queued in the outbox, or `exempt: <ground>` with the clause of ст. 18 ч. 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_notice: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

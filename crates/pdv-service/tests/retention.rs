@@ -114,6 +114,7 @@ async fn buyer(v: &Vault, n: usize, fulfilled: &str) -> pdv_core::SubjectId {
                 fields: values,
                 source: None,
                 scope: None,
+                notice_to: None,
             },
         )
         .await
@@ -505,6 +506,7 @@ async fn a_category_written_before_category_keys_moves_under_its_key_on_the_next
             fields: fields(&[("email", "new@example.ru")]),
             source: None,
             scope: None,
+            notice_to: None,
         },
     )
     .await
@@ -729,6 +731,7 @@ async fn a_depersonalise_rule_keeps_a_copy_without_identifiers_or_link_then_dest
                 fields: fields(&[("query_text", text), ("queried_at", at)]),
                 source: Some("automatic".into()),
                 scope: None,
+                notice_to: None,
             },
         )
         .await

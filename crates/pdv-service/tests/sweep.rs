@@ -93,6 +93,7 @@ async fn buyer(v: &Vault, email: &str, phone: &str) -> pdv_core::SubjectId {
                 fields: values,
                 source: None,
                 scope: None,
+                notice_to: None,
             },
         )
         .await

@@ -93,7 +93,7 @@ async fn record(
     purpose: &str,
     source: Option<&str>,
     values: &[(&str, &str)],
-) {
+) -> pdv_service::RecordCreated {
     v.add_record(
         &agent(),
         id,
@@ -103,10 +103,11 @@ async fn record(
             fields: fields(values),
             source: source.map(String::from),
             scope: None,
+            notice_to: None,
         },
     )
     .await
-    .unwrap();
+    .unwrap()
 }
 
 fn ask(recipient: &str, purpose: &str, categories: &[&str], basis: &str) -> NewTransfer {
@@ -170,7 +171,7 @@ async fn lider_delivers_an_order_to_another_recipient_through_a_checked_journale
     // The recipient of the goods is a subject of their own, named by the buyer (ст. 18 ч. 3),
     // and the beneficiary of the buyer's contract.
     let recipient = subject(&v, "recipient", "заказ 42 в пользу получателя").await;
-    record(
+    let named = record(
         &v,
         recipient,
         "recipient_contacts",
@@ -183,6 +184,12 @@ async fn lider_delivers_an_order_to_another_recipient_through_a_checked_journale
         ],
     )
     .await;
+    // Named by the buyer, not told by the operator: the policy's ground of ст. 18 ч. 4 п. 2 (the
+    // recipient is the contract's beneficiary) is recorded instead of a notice.
+    assert_eq!(
+        named.source_notice.as_deref(),
+        Some("exempt: law_or_contract (ст. 18 ч. 4 п. 2 152-ФЗ)")
+    );
 
     let made = v
         .transfer(
@@ -515,4 +522,75 @@ async fn both_shipped_policies_refuse_every_foreign_recipient_and_register_what_
         .unwrap_err()
         .to_string();
     assert!(err.contains("ст. 12"), "{err}");
+}
+
+#[tokio::test]
+async fn data_from_a_third_party_without_an_exemption_queue_the_subjects_notice_first() {
+    let v = vault("lider.toml", "").await;
+    let claimant = subject(&v, "claimant", "—").await;
+    // A representative gives the claimant's name: no address to tell the claimant, so refused.
+    let err = v
+        .add_record(
+            &agent(),
+            claimant,
+            NewRecord {
+                category: "identity".into(),
+                purpose: "rights_claims".into(),
+                fields: fields(&[("last_name", "Орлова")]),
+                source: Some("third_party".into()),
+                scope: None,
+                notice_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Invalid(p) if p[0].code == "notice_address_required" && p[0].field == "notice_to"),
+        "{err:?}"
+    );
+    // With the claimant's e-mail among the fields, the notice goes there, in the same commit.
+    let created = record(
+        &v,
+        claimant,
+        "contacts",
+        "rights_claims",
+        Some("third_party"),
+        &[("email", "orlova@example.ru")],
+    )
+    .await;
+    assert_eq!(created.source_notice.as_deref(), Some("queued"));
+    let queued = v.outbox(&Actor::new("user:dpo"), None).await.unwrap();
+    let notice: Vec<_> = queued
+        .iter()
+        .filter(|m| m.kind == "source_notice")
+        .collect();
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].address, "orlova@example.ru");
+    for part in [
+        "ст. 18 ч. 3",
+        "Цель обработки",
+        "Правовое основание",
+        "Источник данных",
+        "Ваши права",
+        "ИНН",
+    ] {
+        assert!(notice[0].body.contains(part), "{part}: {}", notice[0].body);
+    }
+    // Or to an address given with the record.
+    let created = v
+        .add_record(
+            &agent(),
+            claimant,
+            NewRecord {
+                category: "identity".into(),
+                purpose: "rights_claims".into(),
+                fields: fields(&[("last_name", "Орлова")]),
+                source: Some("third_party".into()),
+                scope: None,
+                notice_to: Some("г. Тверь, ул. Тестовая, д. 3".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.source_notice.as_deref(), Some("queued"));
 }

@@ -187,6 +187,10 @@ pub struct Category {
     /// Where the data comes from (seed clause 3.3): the subject, or a third party (ст. 18 ч. 3).
     #[serde(default = "default_sources")]
     pub sources: Vec<DataSource>,
+    /// For data that come from third parties: why the subject need not be notified
+    /// (ст. 18 ч. 4). Without it every record from a third party queues the ст. 18 ч. 3 notice.
+    #[serde(default)]
+    pub notice_exemption: Option<crate::law::NoticeExemption>,
     #[serde(rename = "field")]
     pub fields: Vec<Field>,
     #[serde(default)]
