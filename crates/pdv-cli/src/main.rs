@@ -29,6 +29,7 @@ mod config;
 mod deadline;
 mod export;
 mod incidents;
+mod register;
 mod requests;
 mod retention;
 mod rkn;
@@ -115,6 +116,10 @@ enum Command {
     /// the filed one is current (`notice`), recording a filing (`filed`).
     #[command(subcommand)]
     Rkn(rkn::RknCommand),
+    /// The register of processors and recipients: what each may receive, what a processor's
+    /// contract lacks (ст. 6 ч. 3), whether a party abroad may receive data today (ст. 12); exit 3
+    /// when a party cannot receive data.
+    Register(register::RegisterArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +294,7 @@ impl Cli {
             Command::Retention(cmd) => Some(cmd.common()),
             Command::Acts(cmd) => Some(cmd.common()),
             Command::Rkn(cmd) => Some(cmd.common()),
+            Command::Register(args) => Some(&args.common),
             Command::Export(cmd) => Some(cmd.common()),
             Command::Restore(cmd) => Some(&cmd.common),
             Command::Audit(AuditCommand::Verify { common, .. }) => Some(common),
@@ -446,6 +452,7 @@ async fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention::run(cmd, config).await,
         Command::Acts(cmd) => acts::run(cmd, config).await,
         Command::Rkn(cmd) => rkn::run(cmd, config).await,
+        Command::Register(args) => register::run(args, config).await,
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Export(cmd) => export::run(cmd, config).await,
         Command::Restore(cmd) => backup::restore(cmd, config).await,

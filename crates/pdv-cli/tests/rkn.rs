@@ -208,3 +208,48 @@ fn rkn_notice_exits_3_until_filed_and_after_a_change() {
     let out = pdv(dir.path(), &policy, &["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn the_register_lists_every_party_and_exits_3_when_one_cannot_receive_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = shipped("konekt.toml");
+    let out = pdv(dir.path(), &policy, &["init"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = pdv(dir.path(), &policy, &["register"]);
+    let said = text(&out);
+    assert!(
+        out.status.success(),
+        "both shipped policies are ready: {said}"
+    );
+    assert!(
+        said.contains("installers") && said.contains("передача возможна"),
+        "{said}"
+    );
+    let out = pdv(dir.path(), &policy, &["register", "--json"]);
+    let register: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        register
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "ready")
+    );
+
+    // A processor whose contract leaves out the incident duty cannot receive data.
+    let source = std::fs::read_to_string(&policy).unwrap();
+    let needle = "incident_notice = true";
+    assert!(source.contains(needle));
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        source.replacen(needle, "incident_notice = false", 1),
+    )
+    .unwrap();
+    let out = pdv(dir.path(), &broken, &["register"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("НЕЛЬЗЯ ПЕРЕДАВАТЬ") && said.contains("инцидент"),
+        "{said}"
+    );
+}
