@@ -252,12 +252,22 @@ fn event(action: &str, subject: Option<SubjectId>) -> AuditRecord {
     }
 }
 
-/// Key shreds of `victims`, `batch` per transaction.
-async fn shred(store: &SqliteStore, victims: &[SubjectId], batch: u32) -> anyhow::Result<()> {
+/// Key shreds of `victims`, `batch` per transaction, paced by `pace` when given (as the
+/// retention runner inside `pdv serve` is).
+async fn shred(
+    store: &SqliteStore,
+    victims: &[SubjectId],
+    batch: u32,
+    pace: Option<SweepSettings>,
+) -> anyhow::Result<()> {
     for chunk in victims.chunks(batch as usize) {
         let mut tx = store.begin().await?;
+        let held = Instant::now();
         tx.shred_keys(chunk, 0).await?;
         tx.commit().await?;
+        if let Some(pace) = pace {
+            tokio::time::sleep(pace.pause_after(held.elapsed())).await;
+        }
     }
     Ok(())
 }
@@ -466,7 +476,7 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
     // 1. Throughput, nothing else running.
     eprintln!("уничтожение ключей: {} субъектов…", args.destroy);
     let started = Instant::now();
-    shred(&store, &first, args.batch).await?;
+    shred(&store, &first, args.batch, None).await?;
     let shred_time = started.elapsed();
     eprintln!("зачистка…");
     let started = Instant::now();
@@ -508,16 +518,21 @@ async fn measure(args: &DestroyArgs, scratch: &std::path::Path) -> anyhow::Resul
         args.read_rate,
         stop.clone(),
     ));
-    let started = Instant::now();
-    shred(&store, &second, args.purge_batch).await?;
-    let shred_end = Instant::now();
-    let purge_shred = shred_end - started;
     let pace = SweepSettings {
         batch: args.purge_sweep_batch,
         pause: Duration::from_millis(args.sweep_pause_ms),
         share_permille: args.sweep_share,
         in_background: false,
     };
+    let started = Instant::now();
+    // The runner inside `pdv serve` paces its batches to the same share as the sweep.
+    let shred_pace = SweepSettings {
+        pause: Duration::ZERO,
+        ..pace
+    };
+    shred(&store, &second, args.purge_batch, Some(shred_pace)).await?;
+    let shred_end = Instant::now();
+    let purge_shred = shred_end - started;
     let paced = sweep(
         &store,
         pace,

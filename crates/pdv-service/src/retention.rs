@@ -425,13 +425,20 @@ impl Vault {
             .collect();
         let mut act: Option<OpenAct> = None;
         let mut after = None;
+        // Inside `pdv serve` the run is background work: after each batch it leaves the writer to
+        // foreground commands for as long as the sweep's share asks, so a scan of a large store or
+        // the destruction of a large cohort never holds it more than that share of the time.
+        let pace = self.sweep_settings();
         loop {
             let mut tx = self.store().begin().await?;
+            let held = std::time::Instant::now();
             let page = tx.live_subjects(after, batch.max(1)).await?;
             let Some(last) = page.last() else {
                 break;
             };
             after = Some(last.0);
+            // A short page is the last one: nothing follows that the pause would make room for.
+            let last_page = page.len() < batch.max(1) as usize;
             let mut events = Vec::new();
             for (subject, kind) in page {
                 report.subjects_checked += 1;
@@ -442,6 +449,9 @@ impl Vault {
             }
             self.finish(tx, events).await?;
             progress(&report);
+            if pace.in_background && !last_page {
+                tokio::time::sleep(pace.pause_after(held.elapsed())).await;
+            }
         }
         if let Some(open) = act {
             let mut tx = self.store().begin().await?;

@@ -54,8 +54,9 @@ pub struct SweepSettings {
     /// by the pause alone). After a transaction that held the writer for `t`, the sweep waits
     /// `t × (1000 − share) / share`, or the pause if that is longer.
     pub share_permille: u32,
-    /// A background task of the server sweeps continuously, so the retention run does not sweep
-    /// at its end (it would hold the scheduler for as long as the paced sweep takes).
+    /// The server's own tasks: a background task sweeps continuously, so the retention run does
+    /// not sweep at its end (it would hold the scheduler for as long as the paced sweep takes),
+    /// and the run's batches are paced to the same share as the sweep's transactions.
     pub in_background: bool,
 }
 
